@@ -1,0 +1,14 @@
+//! gatelog: for every request API Gateway refused, which phase refused it and why.
+//!
+//! Data flows one way through the stages, each a module with a narrow typed interface:
+//!
+//! ```text
+//! input ──► records ──► join ──► classify ──► sink
+//! (files, containers,   (what a message says)  (per request)  (decision table)  (Parquet, reports)
+//!  gzip, framing)
+//! ```
+//!
+//! Only [`pipeline`] knows every stage.
+#![deny(missing_docs)]
+
+pub mod model;
