@@ -12,3 +12,6 @@
 #![deny(missing_docs)]
 
 pub mod model;
+pub mod records;
+pub mod redact;
+pub mod time;

@@ -298,14 +298,22 @@ mod tests {
         let mut a = Invocation {
             lambda_request_id: "x".into(),
             decision: Some(Decision::Allow),
-            origin: Origin { file: 1, line: 5, offset: 0 },
+            origin: Origin {
+                file: 1,
+                line: 5,
+                offset: 0,
+            },
             ..Default::default()
         };
         let b = Invocation {
             lambda_request_id: "x".into(),
             decision: Some(Decision::Error),
             duration_ms: Some(3.0),
-            origin: Origin { file: 0, line: 9, offset: 0 },
+            origin: Origin {
+                file: 0,
+                line: 9,
+                offset: 0,
+            },
             ..Default::default()
         };
         a.merge(b);

@@ -1,0 +1,6 @@
+//! Record parsers: what one log message says. Pure functions of bytes (plus small per-worker
+//! caches); no files, no joins.
+
+pub mod access;
+pub mod format;
+pub mod vars;

@@ -1,0 +1,215 @@
+//! Redaction of secrets found in any log text before it reaches an output: bearer tokens,
+//! JSON Web Tokens, `Authorization` / `authorizationToken` / `x-api-key` values. Applied to
+//! evidence, extra fields, reject excerpts, reports and `explain`. Masked values API Gateway
+//! already wrote (`****…abc123`) are left as they are.
+
+use std::borrow::Cow;
+
+/// What replaces a secret.
+pub const MASK: &str = "[redacted]";
+
+/// Header / field names whose value is a secret (compared case-insensitively).
+const SECRET_KEYS: [&str; 5] = [
+    "authorizationtoken",
+    "identity.apikey",
+    "authorization",
+    "x-api-key",
+    "apikey",
+];
+
+/// Whether a field or header named `key` holds a secret.
+pub fn is_secret_key(key: &str) -> bool {
+    let k = key.trim_matches(['"', '\'']).to_ascii_lowercase();
+    SECRET_KEYS.contains(&k.as_str()) || k == "x_api_key" || k == "api_key" || k == "token"
+}
+
+fn is_token_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'=' | b'+' | b'/' | b'~')
+}
+
+/// Length of a JWT (`eyJ….….…`) starting at `b[0]`, if one does.
+fn jwt_len(b: &[u8]) -> Option<usize> {
+    if !b.starts_with(b"eyJ") {
+        return None;
+    }
+    let len = b.iter().take_while(|c| is_token_byte(**c)).count();
+    let dots = b[..len].iter().filter(|c| **c == b'.').count();
+    (dots >= 2 && len >= 20).then_some(len)
+}
+
+/// Whether `s` already holds only a mask (`[redacted]`, `****…abc123`, empty).
+fn already_masked(s: &[u8]) -> bool {
+    s.is_empty() || s.starts_with(b"[redacted") || s.iter().take(4).all(|c| *c == b'*')
+}
+
+/// Returns `s` with every secret replaced by [`MASK`].
+pub fn scrub(s: &str) -> Cow<'_, str> {
+    let b = s.as_bytes();
+    // Fast path: nothing that could start a secret.
+    let lower_hit = memchr::memmem::find(b, b"eyJ").is_some()
+        || memchr::memmem::find(b, b"earer").is_some()
+        || contains_secret_key(b);
+    if !lower_hit {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < b.len() {
+        if let Some(n) = jwt_len(&b[i..]) {
+            out.push_str(MASK);
+            i += n;
+            continue;
+        }
+        if b[i..].len() >= 7 && b[i..i + 6].eq_ignore_ascii_case(b"bearer") && b[i + 6] == b' ' {
+            let start = i + 7;
+            let n = b[start..].iter().take_while(|c| is_token_byte(**c)).count();
+            out.push_str(&s[i..start]);
+            if n > 0 && !already_masked(&b[start..start + n]) {
+                out.push_str(MASK);
+            } else {
+                out.push_str(&s[start..start + n]);
+            }
+            i = start + n;
+            continue;
+        }
+        if let Some((key_end, val_start, val_end)) = secret_assignment(b, i) {
+            out.push_str(&s[i..val_start]);
+            let val = &b[val_start..val_end];
+            if already_masked(val) || val.starts_with(b"Bearer ") || val.starts_with(b"bearer ") {
+                // Bearer values are handled token by token above.
+                out.push_str(&scrub(&s[val_start..val_end]));
+            } else {
+                out.push_str(MASK);
+            }
+            let _ = key_end;
+            i = val_end;
+            continue;
+        }
+        let ch = s[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8().max(1);
+    }
+    Cow::Owned(out)
+}
+
+fn contains_secret_key(b: &[u8]) -> bool {
+    let lower: Vec<u8> = b.iter().map(u8::to_ascii_lowercase).collect();
+    SECRET_KEYS
+        .iter()
+        .any(|k| memchr::memmem::find(&lower, k.as_bytes()).is_some())
+}
+
+/// At `i`, a secret key followed by `":"`, `=`, `: ` or `': '` and a value: returns
+/// (end of key, start of value, end of value).
+fn secret_assignment(b: &[u8], i: usize) -> Option<(usize, usize, usize)> {
+    // The key must start at a word boundary.
+    if i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'-' || b[i - 1] == b'.') {
+        return None;
+    }
+    SECRET_KEYS.iter().find_map(|key| assignment_of(b, i, key))
+}
+
+fn assignment_of(b: &[u8], i: usize, key: &str) -> Option<(usize, usize, usize)> {
+    if b.len() < i + key.len() || !b[i..i + key.len()].eq_ignore_ascii_case(key.as_bytes()) {
+        return None;
+    }
+    let mut j = i + key.len();
+    if j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+        return None;
+    }
+    // Skip a closing quote of the key, then the separator and an opening quote.
+    while j < b.len() && matches!(b[j], b'"' | b'\'') {
+        j += 1;
+    }
+    let sep_start = j;
+    while j < b.len() && matches!(b[j], b':' | b'=' | b' ') {
+        j += 1;
+    }
+    if j == sep_start {
+        return None;
+    }
+    let quote = match b.get(j) {
+        Some(q @ (b'"' | b'\'')) => {
+            j += 1;
+            Some(*q)
+        }
+        _ => None,
+    };
+    let start = j;
+    let end = match quote {
+        Some(q) => {
+            let mut k = j;
+            while k < b.len() && b[k] != q {
+                if b[k] == b'\\' {
+                    k += 1;
+                }
+                k += 1;
+            }
+            k.min(b.len())
+        }
+        None => {
+            let mut k = j;
+            while k < b.len() && !matches!(b[k], b',' | b'}' | b']' | b'\t' | b'\n' | b'&') {
+                k += 1;
+            }
+            k
+        }
+    };
+    (end > start).then_some((i + key.len(), start, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+
+    #[test]
+    fn clean_text_is_borrowed() {
+        assert!(matches!(
+            scrub("Method completed with status: 403"),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn bearer_and_jwt() {
+        let s = format!(r#"{{"Authorization":"Bearer {JWT}","x":"y"}}"#);
+        let r = scrub(&s);
+        assert!(!r.contains("SflKxw"), "{r}");
+        assert!(r.contains(r#""x":"y""#));
+        assert_eq!(scrub(&format!("token {JWT} end")), "token [redacted] end");
+        assert_eq!(scrub("Bearer abc.def-123"), "Bearer [redacted]");
+        assert_eq!(scrub("Bearer [redacted]"), "Bearer [redacted]");
+    }
+
+    #[test]
+    fn header_maps_and_api_keys() {
+        let r = scrub("{x-api-key=AKIAsecretvalue123, Host=abc}");
+        assert_eq!(r, "{x-api-key=[redacted], Host=abc}");
+        let r = scrub(r#"{'authorizationToken': 'allow-me-please', 'methodArn': 'arn'}"#);
+        assert_eq!(
+            r,
+            r#"{'authorizationToken': '[redacted]', 'methodArn': 'arn'}"#
+        );
+        // API Gateway's own masks stay readable.
+        let r = scrub("Authorization=**********************abc123, X=1");
+        assert_eq!(r, "Authorization=**********************abc123, X=1");
+    }
+
+    #[test]
+    fn never_panics_on_odd_input() {
+        for s in [
+            "Authorization",
+            "Authorization:",
+            "eyJ",
+            "bearer",
+            "Bearer ",
+            "é Authorization=é",
+            "\"apiKey\":\"",
+            "x-api-key'",
+        ] {
+            let _ = scrub(s);
+        }
+    }
+}
