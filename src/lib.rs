@@ -11,6 +11,7 @@
 //! Only [`pipeline`] knows every stage.
 #![deny(missing_docs)]
 
+pub mod classify;
 pub mod model;
 pub mod records;
 pub mod redact;

@@ -2,5 +2,7 @@
 //! caches); no files, no joins.
 
 pub mod access;
+/// Lambda authorizer logs → invocations.
+pub mod authorizer;
 pub mod format;
 pub mod vars;

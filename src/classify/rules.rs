@@ -1,0 +1,411 @@
+//! The decision table, held as data: one [`Rule`] per class, saying which gateway response
+//! types and statuses it can produce and which facts it requires. A class stays a candidate
+//! unless a fact the input actually carries contradicts it; facts the input does not carry
+//! leave it possible (and name the variable that would decide in `advice`). Default body
+//! lengths are a heuristic, used only to pick among candidates, never to exclude one.
+//! Because the table is data, `classify.sql` can be rendered from it.
+
+use super::taxonomy::Class;
+use crate::model::Decision;
+use crate::records::vars::Var;
+
+/// One fact a class requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cond {
+    /// The variable is `-`.
+    Dash(Var),
+    /// The variable has a value.
+    Set(Var),
+    /// The variable equals the text.
+    Eq(Var, &'static str),
+    /// The variable is `-` or equals the text.
+    EqOrDash(Var, &'static str),
+    /// The variable does not equal the text (`-` passes).
+    NotEq(Var, &'static str),
+    /// The variable equals `$context.status`.
+    EqStatus(Var),
+    /// The variable contains the text, ignoring ASCII case.
+    Has(Var, &'static str),
+    /// `$context.error.message` contains the text.
+    MsgHas(&'static str),
+    /// `$context.error.message` does not contain the text (`-` passes).
+    MsgLacks(&'static str),
+    /// The authorizer Lambda was (true) or was not (false) invoked for this request.
+    Invoked(bool),
+    /// The joined invocation's decision is one of these.
+    DecisionIn(&'static [Decision]),
+}
+
+/// What the default gateway response body's length is for a class (FORMATS.md §2), valid only
+/// while the API's gateway responses are the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// One of these lengths exactly.
+    Exact(&'static [i64]),
+    /// A message with an ARN or a long text: at least this long.
+    AtLeast(i64),
+    /// Anything (the backend's own body).
+    Any,
+}
+
+/// One row of the decision table.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    /// The class this row decides.
+    pub class: Class,
+    /// `$context.error.responseType` values that produce it; empty = no gateway response (`-`).
+    pub response_types: &'static [&'static str],
+    /// Default statuses, used when the response type is not logged.
+    pub statuses: &'static [i64],
+    /// Facts that must not be contradicted.
+    pub conds: &'static [Cond],
+    /// Facts that must be positively present (the class is never inferred without them).
+    pub requires: &'static [Cond],
+    /// The default body length.
+    pub body: Body,
+}
+
+use Cond::*;
+use Var::*;
+
+const ACCESS_DENIED: &[&str] = &["ACCESS_DENIED"];
+
+/// The decision table, in taxonomy order.
+pub const RULES: &[Rule] = &[
+    Rule {
+        class: Class::WafBlock,
+        response_types: &["WAF_FILTERED"],
+        statuses: &[403, 429],
+        conds: &[
+            NotEq(WafResponseCode, "WAF_ALLOW"),
+            NotEq(WafStatus, "200"),
+            Set(ResourcePath),
+            Dash(Caller),
+            Dash(AuthenticateStatus),
+            Dash(AuthorizerStatus),
+            Dash(AuthorizerIntegrationStatus),
+            Dash(AuthorizeStatus),
+            Dash(IntegrationStatus),
+        ],
+        requires: &[],
+        body: Body::Exact(&[23]),
+    },
+    Rule {
+        class: Class::ResourcePolicyExplicitDeny,
+        response_types: ACCESS_DENIED,
+        statuses: &[403],
+        conds: &[
+            MsgHas("is not authorized to perform"),
+            MsgHas("explicit deny"),
+            MsgLacks("identity-based policy"),
+            Set(ResourcePath),
+            Dash(AuthorizerStatus),
+            Dash(AuthorizerIntegrationStatus),
+            Dash(IntegrationStatus),
+            NotEq(WafResponseCode, "WAF_BLOCK"),
+        ],
+        requires: &[],
+        body: Body::AtLeast(100),
+    },
+    Rule {
+        class: Class::ResourcePolicyImplicitDeny,
+        response_types: ACCESS_DENIED,
+        statuses: &[403],
+        conds: &[
+            MsgHas("is not authorized to perform"),
+            MsgLacks("explicit deny"),
+            MsgLacks("identity-based policy"),
+            Set(ResourcePath),
+            Dash(IntegrationStatus),
+            NotEq(WafResponseCode, "WAF_BLOCK"),
+        ],
+        requires: &[],
+        body: Body::AtLeast(100),
+    },
+    Rule {
+        class: Class::MissingAuthenticationToken,
+        response_types: &["MISSING_AUTHENTICATION_TOKEN"],
+        statuses: &[403],
+        conds: &[
+            Dash(ResourcePath),
+            Dash(AuthenticateStatus),
+            Dash(AuthorizerStatus),
+            Dash(AuthorizerIntegrationStatus),
+            Dash(IntegrationStatus),
+            Dash(Caller),
+        ],
+        requires: &[],
+        body: Body::Exact(&[42]),
+    },
+    Rule {
+        class: Class::IamUnsigned,
+        response_types: &["MISSING_AUTHENTICATION_TOKEN"],
+        statuses: &[403],
+        conds: &[
+            Set(ResourcePath),
+            Dash(Caller),
+            Dash(AuthorizerStatus),
+            Dash(AuthorizerIntegrationStatus),
+            Dash(IntegrationStatus),
+        ],
+        requires: &[],
+        body: Body::Exact(&[42]),
+    },
+    Rule {
+        class: Class::IamSignatureInvalid,
+        response_types: &["INVALID_SIGNATURE"],
+        statuses: &[403],
+        conds: &[
+            MsgHas("ignature"),
+            Set(ResourcePath),
+            Dash(Caller),
+            NotEq(AuthenticateStatus, "200"),
+            Dash(AuthorizerStatus),
+            Dash(AuthorizerIntegrationStatus),
+            Dash(IntegrationStatus),
+        ],
+        requires: &[],
+        body: Body::AtLeast(40),
+    },
+    Rule {
+        class: Class::IamTokenExpired,
+        response_types: &["EXPIRED_TOKEN"],
+        statuses: &[403],
+        conds: &[
+            MsgHas("expired"),
+            Set(ResourcePath),
+            Dash(Caller),
+            NotEq(AuthenticateStatus, "200"),
+            Dash(AuthorizerStatus),
+            Dash(AuthorizerIntegrationStatus),
+            Dash(IntegrationStatus),
+        ],
+        requires: &[],
+        body: Body::AtLeast(40),
+    },
+    Rule {
+        class: Class::IamTokenInvalid,
+        response_types: &["ACCESS_DENIED", "UNRECOGNIZED_CLIENT", "INVALID_SIGNATURE"],
+        statuses: &[403],
+        conds: &[
+            MsgHas("security token included in the request is invalid"),
+            Set(ResourcePath),
+            Dash(Caller),
+            NotEq(AuthenticateStatus, "200"),
+            Dash(AuthorizerStatus),
+            Dash(AuthorizerIntegrationStatus),
+            Dash(IntegrationStatus),
+        ],
+        requires: &[],
+        body: Body::AtLeast(40),
+    },
+    Rule {
+        class: Class::AuthorizerExplicitDeny,
+        response_types: ACCESS_DENIED,
+        statuses: &[403],
+        conds: &[
+            MsgHas("not authorized to access this resource with an explicit deny"),
+            Eq(AuthorizerStatus, "200"),
+            Invoked(true),
+            DecisionIn(&[Decision::Deny]),
+            Dash(IntegrationStatus),
+        ],
+        requires: &[],
+        body: Body::Exact(&[82]),
+    },
+    Rule {
+        class: Class::AuthorizerCachedDeny,
+        response_types: ACCESS_DENIED,
+        statuses: &[403],
+        conds: &[
+            MsgHas("not authorized to access this resource with an explicit deny"),
+            Eq(AuthorizerStatus, "200"),
+            Invoked(false),
+            Dash(IntegrationStatus),
+        ],
+        requires: &[],
+        body: Body::Exact(&[82]),
+    },
+    Rule {
+        class: Class::AuthorizerPolicyMismatch,
+        response_types: ACCESS_DENIED,
+        statuses: &[403],
+        conds: &[
+            MsgHas("not authorized to access this resource"),
+            MsgLacks("explicit deny"),
+            Eq(AuthorizerStatus, "200"),
+            DecisionIn(&[Decision::Allow]),
+            Dash(IntegrationStatus),
+        ],
+        requires: &[],
+        body: Body::Exact(&[60]),
+    },
+    Rule {
+        class: Class::AuthorizerIdentityMissing,
+        response_types: &["UNAUTHORIZED"],
+        statuses: &[401],
+        conds: &[
+            Eq(AuthorizerStatus, "401"),
+            Invoked(false),
+            Dash(IntegrationStatus),
+        ],
+        requires: &[],
+        body: Body::Exact(&[26]),
+    },
+    Rule {
+        class: Class::AuthorizerUnauthorized,
+        response_types: &["UNAUTHORIZED"],
+        statuses: &[401],
+        conds: &[
+            Eq(AuthorizerStatus, "401"),
+            Invoked(true),
+            DecisionIn(&[Decision::Unauthorized]),
+            Dash(IntegrationStatus),
+        ],
+        requires: &[],
+        body: Body::Exact(&[26]),
+    },
+    Rule {
+        class: Class::AuthorizerConfigurationError,
+        response_types: &["AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE"],
+        statuses: &[500],
+        conds: &[
+            Eq(AuthorizerStatus, "500"),
+            DecisionIn(&[Decision::Error, Decision::Allow, Decision::Deny]),
+            Dash(IntegrationStatus),
+        ],
+        requires: &[],
+        body: Body::Exact(&[16]),
+    },
+    Rule {
+        class: Class::AuthorizerTimeout,
+        response_types: &["AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE"],
+        statuses: &[500],
+        conds: &[EqOrDash(AuthorizerStatus, "500"), Dash(IntegrationStatus)],
+        requires: &[DecisionIn(&[Decision::Timeout])],
+        body: Body::Exact(&[16]),
+    },
+    Rule {
+        class: Class::CognitoUnauthorized,
+        response_types: &["UNAUTHORIZED"],
+        statuses: &[401],
+        conds: &[Invoked(false)],
+        requires: &[MsgHas("Cognito")],
+        body: Body::Exact(&[26]),
+    },
+    Rule {
+        class: Class::JwtUnauthorized,
+        response_types: &["UNAUTHORIZED"],
+        statuses: &[401],
+        conds: &[],
+        requires: &[Set(RouteKey), Has(AuthorizerError, "jwt")],
+        body: Body::Any,
+    },
+    Rule {
+        class: Class::JwtInsufficientScope,
+        response_types: &["ACCESS_DENIED", "UNAUTHORIZED"],
+        statuses: &[403],
+        conds: &[],
+        requires: &[Set(RouteKey), Has(AuthorizerError, "scope")],
+        body: Body::Any,
+    },
+    Rule {
+        class: Class::IamPolicyDeny,
+        response_types: ACCESS_DENIED,
+        statuses: &[403],
+        conds: &[
+            MsgHas("is not authorized to perform"),
+            MsgLacks("User: anonymous"),
+            MsgLacks("resource-based policy"),
+            Set(ResourcePath),
+            Set(Caller),
+            NotEq(AuthenticateStatus, "403"),
+            Dash(AuthorizerStatus),
+            Dash(AuthorizerIntegrationStatus),
+            Dash(IntegrationStatus),
+        ],
+        requires: &[],
+        body: Body::AtLeast(100),
+    },
+    Rule {
+        class: Class::ApiKeyInvalid,
+        response_types: &["INVALID_API_KEY"],
+        statuses: &[403],
+        conds: &[
+            Set(ResourcePath),
+            Dash(IntegrationStatus),
+            NotEq(AuthorizeStatus, "403"),
+        ],
+        requires: &[],
+        body: Body::Exact(&[23]),
+    },
+    Rule {
+        class: Class::Throttled,
+        response_types: &["THROTTLED"],
+        statuses: &[429],
+        conds: &[Dash(IntegrationStatus)],
+        requires: &[],
+        body: Body::Exact(&[31]),
+    },
+    Rule {
+        class: Class::QuotaExceeded,
+        response_types: &["QUOTA_EXCEEDED"],
+        statuses: &[429],
+        conds: &[Dash(IntegrationStatus)],
+        requires: &[],
+        body: Body::Exact(&[28]),
+    },
+    Rule {
+        class: Class::BackendDenied,
+        response_types: &[],
+        statuses: &[401, 403, 429],
+        conds: &[
+            EqStatus(IntegrationStatus),
+            Set(ResourcePath),
+            EqOrDash(AuthorizerStatus, "200"),
+            NotEq(AuthorizeStatus, "403"),
+            NotEq(WafResponseCode, "WAF_BLOCK"),
+            Dash(ErrorMessage),
+        ],
+        requires: &[],
+        body: Body::Any,
+    },
+];
+
+/// Response types that name a refusal (DESIGN.md "Scope").
+pub fn is_denial_response_type(rt: &str) -> bool {
+    RULES.iter().any(|r| r.response_types.contains(&rt))
+}
+
+/// The rule of a class.
+pub fn rule(class: Class) -> &'static Rule {
+    RULES
+        .iter()
+        .find(|r| r.class == class)
+        .expect("every class has a rule")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_rule_per_class_in_taxonomy_order() {
+        let classes: Vec<Class> = RULES.iter().map(|r| r.class).collect();
+        assert_eq!(classes, Class::ALL.to_vec());
+    }
+
+    #[test]
+    fn denial_response_types() {
+        for rt in [
+            "ACCESS_DENIED",
+            "WAF_FILTERED",
+            "THROTTLED",
+            "AUTHORIZER_FAILURE",
+        ] {
+            assert!(is_denial_response_type(rt), "{rt}");
+        }
+        assert!(!is_denial_response_type("INTEGRATION_TIMEOUT"));
+        assert!(!is_denial_response_type("-"));
+    }
+}
