@@ -12,7 +12,13 @@
 #![deny(missing_docs)]
 
 pub mod classify;
+pub mod cli;
+pub mod input;
+pub mod join;
 pub mod model;
+pub mod pipeline;
 pub mod records;
 pub mod redact;
+pub mod sink;
+pub mod summary;
 pub mod time;

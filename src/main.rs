@@ -1,1 +1,190 @@
-fn main() {}
+//! The `gatelog` binary: parse the command line, run the job, map the result to an exit code.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+
+use gatelog::cli::{AnalyzeArgs, Cli, Command, CompressionArg, KindArg};
+use gatelog::input::ContainerKind;
+use gatelog::model::LogKind;
+use gatelog::pipeline::{self, AnalyzeOptions, PipelineError};
+use gatelog::records::format;
+use gatelog::sink::parquet::Compression;
+
+const SAMPLE_HINT: &str = "no input given; try: gatelog analyze sample-data --out out/";
+
+/// A usage error: exit 2.
+#[derive(Debug)]
+struct Usage(String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for Usage {}
+
+fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Usage(msg.into()))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze(a) => analyze(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let broken_pipe = e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            });
+            if broken_pipe {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("gatelog: error: {e:#}");
+            if e.chain().any(|c| c.downcast_ref::<Usage>().is_some()) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn run_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}-{}", now.as_millis(), std::process::id())
+}
+
+fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    if a.inputs.is_empty() {
+        return Err(usage(SAMPLE_HINT));
+    }
+    if !(0.0..=1.0).contains(&a.max_reject_rate) {
+        return Err(usage("--max-reject-rate must be between 0 and 1"));
+    }
+    let access_format = match &a.access_format {
+        None => None,
+        Some(f) => {
+            let text = match f.strip_prefix('@') {
+                Some(path) => std::fs::read_to_string(path)
+                    .map_err(|e| usage(format!("--access-format {f}: cannot read {path}: {e}")))?,
+                None => f.clone(),
+            };
+            let compiled = format::compile("user", text.trim())
+                .map_err(|e| usage(format!("--access-format: {e}")))?;
+            Some(Arc::new(compiled))
+        }
+    };
+    let container = match &a.container {
+        None => None,
+        Some(c) => Some(ContainerKind::from_name(c).ok_or_else(|| {
+            let names: Vec<&str> = ContainerKind::ALL.iter().map(|k| k.as_str()).collect();
+            usage(format!(
+                "--container {c}: unknown container; one of {}",
+                names.join(", ")
+            ))
+        })?),
+    };
+    let opts = AnalyzeOptions {
+        inputs: a.inputs.clone(),
+        out: a.out.clone(),
+        access_format,
+        container,
+        kind: a.kind.map(|k| match k {
+            KindArg::Access => LogKind::Access,
+            KindArg::Authorizer => LogKind::Authorizer,
+            KindArg::Execution => LogKind::Execution,
+        }),
+        threads: a.threads.map(|n| n.get()),
+        overwrite: a.overwrite,
+        rejects_per_reason: a.rejects_per_reason,
+        compression: match a.compression {
+            CompressionArg::Zstd => Compression::Zstd(1),
+            CompressionArg::Snappy => Compression::Snappy,
+        },
+        max_rows_per_file: 5_000_000,
+        run_id: run_id(),
+    };
+
+    let progress = if !a.quiet && std::io::stderr().is_terminal() {
+        let total: u64 = a
+            .inputs
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum();
+        let pb = indicatif::ProgressBar::new(total.max(1));
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {bytes}/{total_bytes} read  {binary_bytes_per_sec}  eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(pb)
+    } else {
+        None
+    };
+    let done = AtomicU64::new(0);
+    let on_file = |bytes: u64| {
+        let d = done.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if let Some(pb) = &progress {
+            pb.set_position(d);
+        }
+    };
+    let outcome = match pipeline::analyze(&opts, &on_file) {
+        Ok(o) => o,
+        Err(PipelineError::Input(e)) => return Err(usage(e.to_string())),
+        Err(e @ PipelineError::Out(_)) => return Err(usage(e.to_string())),
+        Err(e) => return Err(e).context("analyze failed"),
+    };
+    if let Some(pb) = &progress {
+        pb.finish_and_clear();
+    }
+    let s = &outcome.summary;
+    if outcome.stale_staging_removed > 0 {
+        eprintln!(
+            "gatelog: removed {} staging folder(s) left by an interrupted run",
+            outcome.stale_staging_removed
+        );
+    }
+    let mut stdout = std::io::stdout().lock();
+    if a.json {
+        writeln!(stdout, "{}", serde_json::to_string_pretty(s)?)?;
+    } else if !a.quiet {
+        write!(stdout, "{}", s.render_text())?;
+        writeln!(stdout, "\nwritten to {}:", a.out.display())?;
+        for w in &outcome.written {
+            writeln!(stdout, "  {w}")?;
+        }
+    }
+    let lines = s.input.access_records + s.input.authorizer_lines + s.input.execution_lines;
+    if lines == 0 && !a.allow_empty {
+        eprintln!(
+            "gatelog: no API Gateway or authorizer log found in the inputs ({} files, {} events); pass --allow-empty to accept an empty run",
+            s.input.files, s.input.events
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let rejected = s.input.rejected_total();
+    let rate = rejected as f64 / (lines + rejected).max(1) as f64;
+    if rate > a.max_reject_rate {
+        eprintln!(
+            "gatelog: {rejected} lines rejected ({:.2}% > --max-reject-rate {:.2}%); see {}/rejects.ndjson",
+            rate * 100.0,
+            a.max_reject_rate * 100.0,
+            a.out.display()
+        );
+        return Ok(ExitCode::from(3));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,1 +1,8 @@
+//! End-to-end tests: the `gatelog` binary on the shared sample incident (every container it
+//! reads) and on bad input, with the Parquet read back by the parquet crate's own reader.
 
+mod util;
+
+mod analyze;
+mod bad_input;
+mod golden;

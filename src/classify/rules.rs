@@ -69,6 +69,8 @@ use Cond::*;
 use Var::*;
 
 const ACCESS_DENIED: &[&str] = &["ACCESS_DENIED"];
+/// Phases after the authorizer run only when it allowed the request.
+const ALLOWED: &[Decision] = &[Decision::Allow];
 
 /// The decision table, in taxonomy order.
 pub const RULES: &[Rule] = &[
@@ -118,6 +120,7 @@ pub const RULES: &[Rule] = &[
             Set(ResourcePath),
             Dash(IntegrationStatus),
             NotEq(WafResponseCode, "WAF_BLOCK"),
+            DecisionIn(ALLOWED),
         ],
         requires: &[],
         body: Body::AtLeast(100),
@@ -335,6 +338,7 @@ pub const RULES: &[Rule] = &[
             Set(ResourcePath),
             Dash(IntegrationStatus),
             NotEq(AuthorizeStatus, "403"),
+            DecisionIn(ALLOWED),
         ],
         requires: &[],
         body: Body::Exact(&[23]),
@@ -343,7 +347,7 @@ pub const RULES: &[Rule] = &[
         class: Class::Throttled,
         response_types: &["THROTTLED"],
         statuses: &[429],
-        conds: &[Dash(IntegrationStatus)],
+        conds: &[Dash(IntegrationStatus), DecisionIn(ALLOWED)],
         requires: &[],
         body: Body::Exact(&[31]),
     },
@@ -351,7 +355,7 @@ pub const RULES: &[Rule] = &[
         class: Class::QuotaExceeded,
         response_types: &["QUOTA_EXCEEDED"],
         statuses: &[429],
-        conds: &[Dash(IntegrationStatus)],
+        conds: &[Dash(IntegrationStatus), DecisionIn(ALLOWED)],
         requires: &[],
         body: Body::Exact(&[28]),
     },
@@ -366,6 +370,7 @@ pub const RULES: &[Rule] = &[
             NotEq(AuthorizeStatus, "403"),
             NotEq(WafResponseCode, "WAF_BLOCK"),
             Dash(ErrorMessage),
+            DecisionIn(ALLOWED),
         ],
         requires: &[],
         body: Body::Any,

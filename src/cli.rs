@@ -1,0 +1,125 @@
+//! The command line as typed (clap derive). Validation into stage options happens in
+//! `main.rs`; no stage reads these types.
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Explain every API Gateway 401/403/429 from CloudWatch log exports, and write the answer as
+/// Parquet for Athena.
+#[derive(Debug, Parser)]
+#[command(name = "gatelog", version, about, long_about = None, after_long_help = EXIT_HELP)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Exit statuses, shown in `--help`.
+pub const EXIT_HELP: &str = "Exit status: 0 done; 1 failed, or no log found in the inputs (unless --allow-empty); 2 usage error; 3 done, but rejected lines exceeded --max-reject-rate; 130 interrupted.";
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read log exports, classify every denied request, write the dataset and a summary.
+    Analyze(AnalyzeArgs),
+}
+
+/// Log kinds a user can force.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KindArg {
+    /// API Gateway access log.
+    Access,
+    /// Lambda authorizer log.
+    Authorizer,
+    /// API Gateway execution log.
+    Execution,
+}
+
+/// Parquet codecs.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum CompressionArg {
+    /// zstd (level 1): small files, fast enough to write at input speed.
+    Zstd,
+    /// snappy: fastest to write, larger files.
+    Snappy,
+}
+
+/// `gatelog analyze`.
+#[derive(Debug, Args)]
+#[command(after_long_help = EXIT_HELP)]
+pub struct AnalyzeArgs {
+    /// Files or directories (read recursively; `-` reads stdin). gzip is detected by content.
+    pub inputs: Vec<PathBuf>,
+    /// Output dataset directory (created; a rerun replaces only the dt partitions it produces).
+    #[arg(long, short = 'o', default_value = "out")]
+    pub out: PathBuf,
+    /// The stage's access-log format string (`$context` variables), or `@FILE` holding it.
+    /// Without it, gatelog recognises the console, troubleshooting-guide and
+    /// enhanced-observability formats by their keys.
+    #[arg(long, value_name = "FORMAT|@FILE")]
+    pub access_format: Option<String>,
+    /// Force the container instead of detecting it: s3-export, cli-json, lines, firehose,
+    /// tail, insights-csv, insights-json.
+    #[arg(long)]
+    pub container: Option<String>,
+    /// Force the log kind of every input instead of taking it from the log group or content.
+    #[arg(long, value_enum)]
+    pub kind: Option<KindArg>,
+    /// Worker threads (default: all cores). Output does not depend on it.
+    #[arg(long, short = 'j')]
+    pub threads: Option<NonZeroUsize>,
+    /// Clear the whole dataset first (default: replace only the partitions this run writes).
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Exit 0 even when the inputs hold no log at all.
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// Exit 3 when more than this share of lines is rejected (0..1).
+    #[arg(long, default_value_t = 0.01)]
+    pub max_reject_rate: f64,
+    /// Rejected lines kept per reason in rejects.ndjson (the rest are counted).
+    #[arg(long, default_value_t = 100)]
+    pub rejects_per_reason: usize,
+    /// Parquet compression.
+    #[arg(long, value_enum, default_value_t = CompressionArg::Zstd)]
+    pub compression: CompressionArg,
+    /// Print summary.json to stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress and no table (files are still written).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// `gatelog generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Requests to generate.
+    #[arg(long, default_value_t = 3000)]
+    pub requests: u64,
+    /// Output directory.
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+    /// Seed: the same seed gives byte-identical output.
+    #[arg(long, default_value_t = 20251103)]
+    pub seed: u64,
+    /// Container: s3-export, cli-json, firehose, lines (default: the sample-data mix).
+    #[arg(long)]
+    pub container: Option<String>,
+    /// gzip every file.
+    #[arg(long)]
+    pub gzip: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

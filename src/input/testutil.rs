@@ -1,0 +1,27 @@
+//! Test helpers shared by the input stage's unit tests: odd readers and sample paths. Test
+//! builds only.
+
+use std::io::{self, Read};
+
+/// A reader that hands out at most one byte per call (streaming-correctness tests).
+pub(crate) struct OneByte<'a>(pub &'a [u8]);
+
+impl Read for OneByte<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.0.is_empty() || out.is_empty() {
+            return Ok(0);
+        }
+        out[0] = self.0[0];
+        self.0 = &self.0[1..];
+        Ok(1)
+    }
+}
+
+/// Path of a file under the copied sample containers.
+pub(crate) fn sample(rel: &str) -> std::path::PathBuf {
+    std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/samples/containers/"
+    ))
+    .join(rel)
+}

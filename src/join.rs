@@ -1,0 +1,236 @@
+//! The join: all records about one request come together under the request key
+//! (api_id, stage, request_id), and authorizer invocations are tied to requests, best link
+//! first (DESIGN.md "join"). Also decides where the authorizer's log covers a request, so
+//! that the classifier may read the absence of an invocation as evidence.
+//!
+//! Input order is the run's file order, so the result does not depend on thread count.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::model::{Invocation, MatchMethod};
+use crate::records::access::AccessRecord;
+use crate::records::vars::Var;
+
+/// A request with what was joined to it.
+#[derive(Debug)]
+pub struct Joined {
+    /// Index into [`JoinOutput::requests`]'s source records.
+    pub access: AccessRecord,
+    /// Index of the joined invocation in [`JoinOutput::invocations`] and the link.
+    pub invocation: Option<(usize, MatchMethod)>,
+    /// The authorizer's log covers the request and shows no invocation that could be its own.
+    pub authorizer_log_covers: bool,
+}
+
+/// What the join produced.
+#[derive(Debug, Default)]
+pub struct JoinOutput {
+    /// One entry per request.
+    pub requests: Vec<Joined>,
+    /// Every invocation, merged across files and routes, sorted by Lambda request id.
+    pub invocations: Vec<Invocation>,
+    /// Per invocation: the matched request id and link.
+    pub invocation_links: Vec<Option<(String, MatchMethod)>>,
+    /// The same record seen twice (two files, two export routes): counted once.
+    pub duplicate_records: u64,
+    /// Records that share a request key but differ (client-chosen or
+    /// `UUID_REPLACED_INVALID_REQUEST_ID` ids): all kept.
+    pub conflicting_duplicate_ids: u64,
+    /// Invocations seen in more than one place, merged.
+    pub duplicate_invocations: u64,
+}
+
+/// Is `b` the same api/stage as `a`, where an unknown side matches anything?
+fn compatible(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => x == y,
+        _ => true,
+    }
+}
+
+/// Joins access records (in run order) with invocation parts (in run order).
+pub fn join(access: Vec<AccessRecord>, invocation_parts: Vec<Invocation>) -> JoinOutput {
+    let mut out = JoinOutput::default();
+
+    // 1. Requests: one per key; identical records or a shared extended id are one request.
+    let mut by_id: HashMap<String, Vec<usize>> = HashMap::with_capacity(access.len());
+    let mut requests: Vec<AccessRecord> = Vec::with_capacity(access.len());
+    'records: for rec in access {
+        let id = rec.request_id().to_string();
+        if let Some(idxs) = by_id.get(&id) {
+            for &i in idxs {
+                let prev = &requests[i];
+                if !compatible(prev.api_id(), rec.api_id())
+                    || !compatible(prev.stage(), rec.stage())
+                {
+                    continue;
+                }
+                let same_ext = matches!(
+                    (prev.get(Var::ExtendedRequestId), rec.get(Var::ExtendedRequestId)),
+                    (Some(a), Some(b)) if a == b
+                );
+                if prev.content_hash == rec.content_hash || same_ext {
+                    out.duplicate_records += 1;
+                    if rec.origin < prev.origin {
+                        requests[i] = rec;
+                    }
+                    continue 'records;
+                }
+            }
+            out.conflicting_duplicate_ids += 1;
+        }
+        by_id.entry(id).or_default().push(requests.len());
+        requests.push(rec);
+    }
+
+    // 2. Invocations: merge parts by Lambda request id.
+    let mut invs: BTreeMap<String, Invocation> = BTreeMap::new();
+    for part in invocation_parts {
+        match invs.get_mut(&part.lambda_request_id) {
+            Some(existing) => {
+                out.duplicate_invocations += 1;
+                existing.merge(part);
+            }
+            None => {
+                invs.insert(part.lambda_request_id.clone(), part);
+            }
+        }
+    }
+    let invocations: Vec<Invocation> = invs.into_values().collect();
+    let inv_index: HashMap<&str, usize> = invocations
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.lambda_request_id.as_str(), i))
+        .collect();
+    let mut logged: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, v) in invocations.iter().enumerate() {
+        if let Some(r) = &v.logged_request_id {
+            logged.entry(r.as_str()).or_default().push(i);
+        }
+    }
+
+    // 3. Links, best first; one invocation serves one request.
+    let mut links: Vec<Option<(usize, MatchMethod)>> = vec![None; requests.len()];
+    let mut taken: Vec<Option<(String, MatchMethod)>> = vec![None; invocations.len()];
+    for (ri, rec) in requests.iter().enumerate() {
+        if let Some(lid) = rec.get(Var::AuthorizerRequestId) {
+            if let Some(&ii) = inv_index.get(lid) {
+                if taken[ii].is_none() {
+                    links[ri] = Some((ii, MatchMethod::AuthorizerRequestId));
+                    taken[ii] = Some((
+                        rec.request_id().to_string(),
+                        MatchMethod::AuthorizerRequestId,
+                    ));
+                }
+            }
+        }
+    }
+    for (ri, rec) in requests.iter().enumerate() {
+        if links[ri].is_some() || rec.is_dash(Var::AuthorizerRequestId) {
+            continue;
+        }
+        let Some(cands) = logged.get(rec.request_id()) else {
+            continue;
+        };
+        let fits: Vec<usize> = cands
+            .iter()
+            .copied()
+            .filter(|&ii| taken[ii].is_none())
+            .filter(|&ii| {
+                let v = &invocations[ii];
+                compatible(v.logged_api_id.as_deref(), rec.api_id())
+                    && compatible(v.logged_stage.as_deref(), rec.stage())
+            })
+            .collect();
+        match fits.as_slice() {
+            [ii] => {
+                links[ri] = Some((*ii, MatchMethod::LoggedRequestContext));
+                taken[*ii] = Some((
+                    rec.request_id().to_string(),
+                    MatchMethod::LoggedRequestContext,
+                ));
+            }
+            [] => {}
+            many => {
+                for &ii in many {
+                    taken[ii] = Some((rec.request_id().to_string(), MatchMethod::Ambiguous));
+                }
+            }
+        }
+    }
+
+    // 4. Coverage: which function logs serve which route, learned from exact links, and
+    // the span each function's log covers.
+    let fn_key = |v: &Invocation| {
+        v.function_name
+            .clone()
+            .unwrap_or_else(|| format!("file#{}", v.origin.file))
+    };
+    let route = |r: &AccessRecord| {
+        (
+            r.api_id().map(str::to_string),
+            r.stage().map(str::to_string),
+            r.get(Var::HttpMethod).map(str::to_string),
+            r.get(Var::ResourcePath).map(str::to_string),
+        )
+    };
+    let mut route_fns: HashMap<_, BTreeSet<String>> = HashMap::new();
+    for (ri, l) in links.iter().enumerate() {
+        if let Some((ii, m)) = l {
+            if m.is_exact() {
+                route_fns
+                    .entry(route(&requests[ri]))
+                    .or_default()
+                    .insert(fn_key(&invocations[*ii]));
+            }
+        }
+    }
+    let mut span: HashMap<String, (i64, i64)> = HashMap::new();
+    let mut unmatched_starts: HashMap<String, Vec<i64>> = HashMap::new();
+    for (ii, v) in invocations.iter().enumerate() {
+        let Some(t) = v.start_time_ms else { continue };
+        let e = span.entry(fn_key(v)).or_insert((t, t));
+        e.0 = e.0.min(t);
+        e.1 = e.1.max(t);
+        if taken[ii].is_none() {
+            unmatched_starts.entry(fn_key(v)).or_default().push(t);
+        }
+    }
+    unmatched_starts
+        .values_mut()
+        .for_each(|v| v.sort_unstable());
+
+    let covers = |rec: &AccessRecord| -> bool {
+        let Some((t, _)) = rec.request_time() else {
+            return false;
+        };
+        let Some(fns) = route_fns.get(&route(rec)) else {
+            return false;
+        };
+        fns.iter().all(|f| {
+            let inside = span.get(f).is_some_and(|(a, b)| *a <= t && t <= *b);
+            // An unmatched invocation starting just after the request could be its own.
+            let near = unmatched_starts.get(f).is_some_and(|starts| {
+                let lo = starts.partition_point(|s| *s < t - 2_000);
+                starts.get(lo).is_some_and(|s| *s <= t + 30_000)
+            });
+            inside && !near
+        })
+    };
+
+    out.requests = requests
+        .into_iter()
+        .zip(links)
+        .map(|(access, invocation)| {
+            let authorizer_log_covers = invocation.is_none() && covers(&access);
+            Joined {
+                access,
+                invocation,
+                authorizer_log_covers,
+            }
+        })
+        .collect();
+    out.invocation_links = taken;
+    out.invocations = invocations;
+    out
+}

@@ -1,0 +1,656 @@
+//! The `analyze` job: the only module that knows every stage. Files are read in parallel
+//! (rayon, one task per file, results collected in file order), records are joined and
+//! classified, and the dataset is written through the staging directory.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::classify::{self, Facts};
+use crate::input::{self, ContainerKind, Frame, InputFile};
+use crate::join::{self, JoinOutput};
+use crate::model::{
+    excerpt, Event, Invocation, InvocationRow, LogKind, Origin, Reject, RejectReason, RequestRow,
+};
+use crate::records::access::{AccessParser, AccessRecord, Parsed};
+use crate::records::authorizer::{looks_like_lambda, AuthorizerLog, LambdaLine};
+use crate::records::format::Format;
+use crate::records::vars::Var;
+use crate::redact;
+use crate::sink::dataset::{DatasetOptions, DatasetWriter};
+use crate::sink::parquet::Compression;
+use crate::summary::{AuthorizerStats, InputStats, MappingUse, Summary};
+
+/// Lines after which a source whose every line failed gets an early warning.
+const EARLY_WARNING_LINES: u64 = 10_000;
+
+/// What `analyze` needs, already validated.
+#[derive(Debug, Clone)]
+pub struct AnalyzeOptions {
+    /// Input paths (`-` = stdin).
+    pub inputs: Vec<PathBuf>,
+    /// Output dataset directory.
+    pub out: PathBuf,
+    /// The stage's access-log format, when given.
+    pub access_format: Option<Arc<Format>>,
+    /// Force a container instead of detecting it.
+    pub container: Option<ContainerKind>,
+    /// Force the log kind of every input.
+    pub kind: Option<LogKind>,
+    /// Worker threads (None: all cores).
+    pub threads: Option<usize>,
+    /// Clear the whole dataset first.
+    pub overwrite: bool,
+    /// Rejected lines kept per reason in `rejects.ndjson`.
+    pub rejects_per_reason: usize,
+    /// Parquet compression.
+    pub compression: Compression,
+    /// Rows per Parquet part file.
+    pub max_rows_per_file: usize,
+    /// A run id (staging dir name, manifest).
+    pub run_id: String,
+}
+
+/// Errors that stop the job.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// Bad input paths.
+    #[error(transparent)]
+    Input(#[from] input::InputError),
+    /// `--out` cannot hold a dataset (not writable, not a gatelog dataset, busy).
+    #[error("--out: {0}")]
+    Out(crate::sink::dataset::SinkError),
+    /// The output could not be written.
+    #[error(transparent)]
+    Sink(#[from] crate::sink::dataset::SinkError),
+    /// Thread pool setup failed.
+    #[error("cannot start {threads} worker threads: {msg}")]
+    Threads {
+        /// Requested threads.
+        threads: usize,
+        /// Why.
+        msg: String,
+    },
+}
+
+/// What a finished run reports.
+#[derive(Debug)]
+pub struct AnalyzeOutcome {
+    /// The summary (also written as summary.json).
+    pub summary: Summary,
+    /// Files under the output directory that this run wrote.
+    pub written: Vec<String>,
+    /// Leftover staging dirs of killed runs that were removed.
+    pub stale_staging_removed: usize,
+    /// Wall time per stage, seconds.
+    pub timings: BTreeMap<String, f64>,
+}
+
+/// Per-file work state.
+struct FileWork<'a> {
+    file: &'a InputFile,
+    path_group: Option<Arc<str>>,
+    forced: Option<LogKind>,
+    sticky: Option<LogKind>,
+    access: AccessParser,
+    authz: AuthorizerLog,
+    records: Vec<AccessRecord>,
+    stats: InputStats,
+    rejects: Vec<Reject>,
+    rejects_per_reason: usize,
+    mappings: BTreeMap<(String, Vec<String>), u64>,
+    lines_ok: u64,
+    warned: bool,
+}
+
+/// What one file yielded.
+struct FileResult {
+    records: Vec<AccessRecord>,
+    invocations: Vec<Invocation>,
+    stats: InputStats,
+    rejects: Vec<Reject>,
+    mappings: BTreeMap<(String, Vec<String>), u64>,
+}
+
+fn kind_of_group(group: &str) -> Option<LogKind> {
+    if group.starts_with("/aws/lambda/") {
+        Some(LogKind::Authorizer)
+    } else if group.starts_with("API-Gateway-Execution-Logs_") {
+        Some(LogKind::Execution)
+    } else {
+        None
+    }
+}
+
+/// `(api_id, stage)` named by a log group, for the common naming conventions.
+fn group_api(group: &str) -> Option<(Arc<str>, Arc<str>)> {
+    let rest = group
+        .strip_prefix("API-Gateway-Execution-Logs_")
+        .or_else(|| group.strip_prefix("/aws/apigateway/"))?;
+    let (api, stage) = rest.split_once('/')?;
+    (!api.is_empty() && !stage.is_empty() && !stage.contains('/'))
+        .then(|| (api.into(), stage.into()))
+}
+
+fn looks_like_execution(msg: &str) -> bool {
+    msg.starts_with('(')
+        && msg
+            .find(") ")
+            .is_some_and(|i| i > 1 && i < 80 && !msg[1..i].contains(' '))
+}
+
+impl<'a> FileWork<'a> {
+    fn reject(&mut self, r: Reject) {
+        *self
+            .stats
+            .rejected
+            .entry(r.reason.as_str().to_string())
+            .or_default() += 1;
+        let same = self.rejects.iter().filter(|x| x.reason == r.reason).count();
+        if same < self.rejects_per_reason {
+            self.rejects.push(r);
+        }
+        self.maybe_warn();
+    }
+
+    fn maybe_warn(&mut self) {
+        let rejected = self.stats.rejected_total();
+        if !self.warned && self.lines_ok == 0 && rejected >= EARLY_WARNING_LINES {
+            self.warned = true;
+            eprintln!(
+                "gatelog: warning: the first {rejected} lines of {} could not be read (first reason: {}); wrong --access-format or --container?",
+                self.file.display,
+                self.rejects.first().map(|r| r.detail.as_str()).unwrap_or("?")
+            );
+        }
+    }
+
+    fn skip(&mut self, reason: &str) {
+        *self.stats.skipped.entry(reason.to_string()).or_default() += 1;
+    }
+
+    fn event(&mut self, ev: &Event<'_>) {
+        self.stats.events += 1;
+        let path_group = self.path_group.clone();
+        let group = ev.log_group.or(path_group.as_deref());
+        let kind = self
+            .forced
+            .or_else(|| group.and_then(kind_of_group))
+            .or_else(|| {
+                if looks_like_lambda(ev.message) {
+                    Some(LogKind::Authorizer)
+                } else if looks_like_execution(ev.message) {
+                    Some(LogKind::Execution)
+                } else {
+                    None
+                }
+            });
+        match kind {
+            Some(LogKind::Authorizer) => self.lambda(ev, group),
+            Some(LogKind::Execution) => {
+                self.stats.execution_lines += 1;
+                self.lines_ok += 1;
+                self.sticky = Some(LogKind::Execution);
+            }
+            Some(LogKind::Access) | None => self.access(ev, group, kind.is_some()),
+        }
+    }
+
+    fn lambda(&mut self, ev: &Event<'_>, group: Option<&str>) {
+        let function = group.and_then(|g| g.strip_prefix("/aws/lambda/"));
+        match self.authz.push(ev, function) {
+            LambdaLine::Platform | LambdaLine::Application => {
+                self.stats.authorizer_lines += 1;
+                self.lines_ok += 1;
+                self.sticky = Some(LogKind::Authorizer);
+            }
+            // The function's own output (print(), continuation lines).
+            LambdaLine::Other => self.skip("lambda_other_output"),
+        }
+    }
+
+    fn access(&mut self, ev: &Event<'_>, group: Option<&str>, forced: bool) {
+        match self.access.parse(ev.message, ev.origin) {
+            Ok(Parsed::Record(mut rec)) => {
+                rec.log_time_ms = ev.log_time_ms;
+                if rec.get(Var::ApiId).is_none() || rec.get(Var::Stage).is_none() {
+                    rec.group_api = group.and_then(group_api);
+                }
+                let key = (rec.mapping.to_string(), rec.ambiguous.clone());
+                *self.mappings.entry(key).or_default() += 1;
+                self.stats.access_records += 1;
+                self.lines_ok += 1;
+                self.sticky = Some(LogKind::Access);
+                self.records.push(*rec);
+            }
+            Ok(Parsed::NotAccess) => {
+                if self.sticky == Some(LogKind::Authorizer) {
+                    // A Lambda stream's own output line.
+                    self.lambda(ev, group);
+                } else if forced {
+                    self.reject(Reject {
+                        origin: ev.origin,
+                        reason: RejectReason::AccessLayoutMismatch,
+                        detail: format!(
+                            "{}:{}: not an access record of any known layout; pass the stage's format with --access-format",
+                            self.file.display, ev.origin.line
+                        ),
+                        excerpt: redact::scrub(&excerpt(ev.message.as_bytes())).into_owned(),
+                    });
+                } else {
+                    self.skip("unrelated_line");
+                }
+            }
+            Err(e) => {
+                let reason = match e {
+                    crate::records::access::AccessError::Json(_) => RejectReason::MalformedJson,
+                    crate::records::access::AccessError::MissingRequestId => {
+                        RejectReason::MissingRequestId
+                    }
+                    crate::records::access::AccessError::Layout(_) => {
+                        RejectReason::AccessLayoutMismatch
+                    }
+                };
+                self.reject(Reject {
+                    origin: ev.origin,
+                    reason,
+                    detail: format!("{}:{}: {e}", self.file.display, ev.origin.line),
+                    excerpt: redact::scrub(&excerpt(ev.message.as_bytes())).into_owned(),
+                });
+            }
+        }
+    }
+}
+
+fn process_file(file: &InputFile, opts: &AnalyzeOptions) -> FileResult {
+    let path_group = input::log_group_from_path(&file.display).map(Arc::from);
+    let mut w = FileWork {
+        file,
+        path_group,
+        forced: opts.kind,
+        sticky: None,
+        access: AccessParser::new(opts.access_format.clone()),
+        authz: AuthorizerLog::new(),
+        records: Vec::new(),
+        stats: InputStats {
+            files: 1,
+            ..Default::default()
+        },
+        rejects: Vec::new(),
+        rejects_per_reason: opts.rejects_per_reason,
+        mappings: BTreeMap::new(),
+        lines_ok: 0,
+        warned: false,
+    };
+    let res = input::read_file(file, opts.container, &mut |frame| match frame {
+        Frame::Event(ev) => w.event(&ev),
+        Frame::Reject(r) => {
+            eprintln!("gatelog: {}", r.detail);
+            w.reject(r)
+        }
+        Frame::Skip { reason, .. } => w.skip(reason),
+    });
+    match res {
+        Ok(fs) => {
+            w.stats.bytes_in += fs.bytes_in;
+            w.stats.bytes_out += fs.bytes_out;
+            w.stats.container_duplicates += fs.duplicates;
+        }
+        Err(e) => {
+            eprintln!("gatelog: {e}");
+            w.reject(Reject {
+                origin: Origin {
+                    file: file.id,
+                    line: 0,
+                    offset: 0,
+                },
+                reason: RejectReason::Unreadable,
+                detail: e.to_string(),
+                excerpt: String::new(),
+            });
+        }
+    }
+    FileResult {
+        records: w.records,
+        invocations: w.authz.finish(),
+        stats: w.stats,
+        rejects: w.rejects,
+        mappings: w.mappings,
+    }
+}
+
+fn opt_i32(r: &AccessRecord, v: Var) -> Option<i32> {
+    r.int(v).and_then(|x| i32::try_from(x).ok())
+}
+
+fn s(r: &AccessRecord, v: Var) -> Option<String> {
+    r.get(v).map(str::to_string)
+}
+
+/// Builds the output row of one joined, classified request.
+fn request_row(j: &join::Joined, invocations: &[Invocation], files: &[InputFile]) -> RequestRow {
+    let a = &j.access;
+    let inv = j.invocation.map(|(i, m)| (&invocations[i], m));
+    let c = classify::classify(&Facts {
+        access: a,
+        invocation: inv,
+        authorizer_log_covers: j.authorizer_log_covers,
+    });
+    let (request_time_ms, precision) = match a.request_time() {
+        Some((t, p)) => (Some(t), Some(p.to_string())),
+        None => (None, None),
+    };
+    let mut sources = vec!["access".to_string()];
+    if inv.is_some() {
+        sources.push("authorizer".to_string());
+    }
+    let api_id = a
+        .api_id()
+        .map(str::to_string)
+        .or_else(|| inv.and_then(|(i, _)| i.logged_api_id.clone()));
+    let stage = a
+        .stage()
+        .map(str::to_string)
+        .or_else(|| inv.and_then(|(i, _)| i.logged_stage.clone()));
+    RequestRow {
+        request_id: a.request_id().to_string(),
+        extended_request_id: s(a, Var::ExtendedRequestId),
+        api_id,
+        stage,
+        request_time_ms,
+        request_time_precision: precision,
+        log_time_ms: a.log_time_ms,
+        domain_name: s(a, Var::DomainName),
+        http_method: s(a, Var::HttpMethod),
+        resource_path: s(a, Var::ResourcePath),
+        path: s(a, Var::Path),
+        route_key: s(a, Var::RouteKey),
+        protocol: s(a, Var::Protocol),
+        status: opt_i32(a, Var::Status),
+        response_length: a.int(Var::ResponseLength),
+        source_ip: s(a, Var::SourceIp),
+        identity_caller: s(a, Var::Caller),
+        identity_user: s(a, Var::User),
+        identity_user_arn: s(a, Var::UserArn),
+        api_key_id: s(a, Var::ApiKeyId),
+        user_agent: s(a, Var::UserAgent),
+        error_message: a
+            .get(Var::ErrorMessage)
+            .map(|m| redact::scrub(m).into_owned()),
+        error_response_type: s(a, Var::ErrorResponseType),
+        authorizer_status: opt_i32(a, Var::AuthorizerStatus),
+        authorizer_error: a
+            .get(Var::AuthorizerError)
+            .map(|m| redact::scrub(m).into_owned()),
+        authorizer_latency_ms: opt_i32(a, Var::AuthorizerLatency),
+        authorizer_integration_status: opt_i32(a, Var::AuthorizerIntegrationStatus),
+        authorizer_integration_latency_ms: opt_i32(a, Var::AuthorizerIntegrationLatency),
+        authorizer_request_id: s(a, Var::AuthorizerRequestId),
+        authorizer_principal_id: s(a, Var::AuthorizerPrincipalId),
+        authenticate_status: opt_i32(a, Var::AuthenticateStatus),
+        authenticate_error: s(a, Var::AuthenticateError),
+        authenticate_latency_ms: opt_i32(a, Var::AuthenticateLatency),
+        authorize_status: opt_i32(a, Var::AuthorizeStatus),
+        authorize_error: s(a, Var::AuthorizeError),
+        authorize_latency_ms: opt_i32(a, Var::AuthorizeLatency),
+        waf_status: opt_i32(a, Var::WafStatus),
+        waf_error: s(a, Var::WafError),
+        waf_latency_ms: opt_i32(a, Var::WafLatency),
+        waf_response_code: s(a, Var::WafResponseCode),
+        integration_status: opt_i32(a, Var::IntegrationStatus),
+        integration_integration_status: opt_i32(a, Var::IntegrationIntegrationStatus),
+        integration_error: s(a, Var::IntegrationError),
+        integration_latency_ms: opt_i32(a, Var::IntegrationLatency),
+        integration_request_id: s(a, Var::IntegrationRequestId),
+        response_latency_ms: opt_i32(a, Var::ResponseLatency),
+        refused: c.denied && c.refused,
+        denied: c.denied,
+        denial_phase: c.phase.map(|p| p.as_str().to_string()),
+        denial_class: c.class.map(|c| c.as_str().to_string()),
+        candidates: c
+            .candidates
+            .iter()
+            .map(|c| c.as_str().to_string())
+            .collect(),
+        confidence: c.confidence.map(|c| c.as_str().to_string()),
+        evidence: c.evidence,
+        advice: c.advice,
+        authorizer_lambda_request_id: inv.map(|(i, _)| i.lambda_request_id.clone()),
+        authorizer_decision: inv
+            .and_then(|(i, _)| i.decision)
+            .map(|d| d.as_str().to_string()),
+        authorizer_duration_ms: inv.and_then(|(i, _)| i.duration_ms),
+        authorizer_cold_start: inv.map(|(i, _)| i.init_duration_ms.is_some()),
+        authorizer_invocation_error: inv.and_then(|(i, _)| {
+            i.error_type.as_ref().map(|t| match &i.error_message {
+                Some(m) => redact::scrub(&format!("{t}: {m}")).into_owned(),
+                None => t.clone(),
+            })
+        }),
+        authorizer_match_method: inv.map(|(_, m)| m.as_str().to_string()),
+        access_format: Some(a.mapping.to_string()),
+        sources,
+        extra: a.extra.clone(),
+        source_file: files
+            .get(a.origin.file as usize)
+            .map(|f| f.display.clone())
+            .unwrap_or_default(),
+        source_line: a.origin.line as i64,
+        source_offset: a.origin.offset as i64,
+    }
+}
+
+/// Runs the whole job.
+pub fn analyze(
+    opts: &AnalyzeOptions,
+    on_file_done: &(dyn Fn(u64) + Sync),
+) -> Result<AnalyzeOutcome, PipelineError> {
+    let t0 = Instant::now();
+    let mut timings = BTreeMap::new();
+    let files = input::discover(&opts.inputs)?;
+    let mut writer = DatasetWriter::create(
+        &opts.out,
+        DatasetOptions {
+            compression: opts.compression,
+            max_rows_per_file: opts.max_rows_per_file,
+            overwrite: opts.overwrite,
+            run_id: opts.run_id.clone(),
+        },
+    )
+    .map_err(PipelineError::Out)?;
+    let stale = writer.stale_staging_removed();
+
+    let pool = {
+        let mut b = rayon::ThreadPoolBuilder::new();
+        if let Some(n) = opts.threads {
+            b = b.num_threads(n);
+        }
+        b.build().map_err(|e| PipelineError::Threads {
+            threads: opts.threads.unwrap_or(0),
+            msg: e.to_string(),
+        })?
+    };
+    let results: Vec<FileResult> = pool.install(|| {
+        files
+            .par_iter()
+            .map(|f| {
+                let r = process_file(f, opts);
+                on_file_done(r.stats.bytes_in);
+                r
+            })
+            .collect()
+    });
+    timings.insert("read_parse".to_string(), t0.elapsed().as_secs_f64());
+
+    let t1 = Instant::now();
+    let mut stats = InputStats::default();
+    let mut records = Vec::new();
+    let mut parts = Vec::new();
+    let mut rejects: Vec<Reject> = Vec::new();
+    let mut mappings = Vec::new();
+    for (f, r) in files.iter().zip(results) {
+        stats.add(&r.stats);
+        records.extend(r.records);
+        parts.extend(r.invocations);
+        rejects.extend(r.rejects);
+        for ((mapping, ambiguous_keys), n) in r.mappings {
+            mappings.push(MappingUse {
+                source: f.display.clone(),
+                mapping,
+                records: n,
+                ambiguous_keys,
+            });
+        }
+    }
+    let JoinOutput {
+        requests,
+        invocations,
+        invocation_links,
+        duplicate_records,
+        conflicting_duplicate_ids,
+        duplicate_invocations,
+    } = join::join(records, parts);
+    timings.insert("join".to_string(), t1.elapsed().as_secs_f64());
+
+    let t2 = Instant::now();
+    let mut rows: Vec<RequestRow> = pool.install(|| {
+        requests
+            .par_iter()
+            .map(|j| request_row(j, &invocations, &files))
+            .collect()
+    });
+    let dt = |r: &RequestRow| crate::sink::dataset::dt_of(r.request_time_ms.or(r.log_time_ms));
+    rows.sort_by(|a, b| {
+        dt(a)
+            .cmp(&dt(b))
+            .then(a.request_time_ms.cmp(&b.request_time_ms))
+            .then_with(|| a.request_id.cmp(&b.request_id))
+            .then(a.source_file.cmp(&b.source_file))
+            .then(a.source_line.cmp(&b.source_line))
+    });
+    let mut inv_rows: Vec<InvocationRow> = invocations
+        .into_iter()
+        .zip(invocation_links)
+        .map(|(invocation, link)| {
+            let source_file = files
+                .get(invocation.origin.file as usize)
+                .map(|f| f.display.clone())
+                .unwrap_or_default();
+            let (request_id, match_method) = match link {
+                Some((id, m)) => (
+                    (m != crate::model::MatchMethod::Ambiguous).then_some(id),
+                    Some(m),
+                ),
+                None => (None, None),
+            };
+            InvocationRow {
+                invocation,
+                request_id,
+                match_method,
+                source_file,
+            }
+        })
+        .collect();
+    let idt = |r: &InvocationRow| crate::sink::dataset::dt_of(r.invocation.start_time_ms);
+    inv_rows.sort_by(|a, b| {
+        idt(a)
+            .cmp(&idt(b))
+            .then(a.invocation.start_time_ms.cmp(&b.invocation.start_time_ms))
+            .then_with(|| {
+                a.invocation
+                    .lambda_request_id
+                    .cmp(&b.invocation.lambda_request_id)
+            })
+    });
+    timings.insert("classify".to_string(), t2.elapsed().as_secs_f64());
+
+    let mut summary = Summary::default();
+    summary.count_rows(&rows);
+    summary.input = stats;
+    summary.mappings = mappings;
+    summary.duplicate_records = duplicate_records;
+    summary.conflicting_duplicate_ids = conflicting_duplicate_ids;
+    summary.authorizer = authorizer_stats(&inv_rows, duplicate_invocations);
+
+    let t3 = Instant::now();
+    writer.write_requests(rows.iter())?;
+    writer.write_invocations(inv_rows.iter())?;
+    rejects.sort_by_key(|r| r.origin);
+    let mut per_reason: BTreeMap<RejectReason, usize> = BTreeMap::new();
+    let mut nd = String::new();
+    for r in &rejects {
+        let n = per_reason.entry(r.reason).or_default();
+        if *n >= opts.rejects_per_reason {
+            continue;
+        }
+        *n += 1;
+        let line = serde_json::json!({
+            "source": files.get(r.origin.file as usize).map(|f| f.display.as_str()).unwrap_or(""),
+            "line": r.origin.line,
+            "offset": r.origin.offset,
+            "reason": r.reason.as_str(),
+            "detail": redact::scrub(&r.detail),
+            "excerpt": redact::scrub(&r.excerpt),
+        });
+        nd.push_str(&line.to_string());
+        nd.push('\n');
+    }
+    writer.write_file("rejects.ndjson", nd.as_bytes())?;
+    let summary_json = serde_json::to_string_pretty(&summary).unwrap_or_default();
+    writer.write_file("summary.json", summary_json.as_bytes())?;
+    timings.insert("write".to_string(), t3.elapsed().as_secs_f64());
+    timings.insert("total".to_string(), t0.elapsed().as_secs_f64());
+
+    let manifest = serde_json::json!({
+        "tool": "gatelog",
+        "version": env!("CARGO_PKG_VERSION"),
+        "schema_version": crate::sink::parquet::SCHEMA_VERSION,
+        "run_id": opts.run_id,
+        "inputs": files.iter().map(|f| serde_json::json!({"path": f.display, "size": f.size})).collect::<Vec<_>>(),
+        "counts": {
+            "requests": summary.requests,
+            "refused": summary.refused,
+            "denied": summary.denied,
+            "authorizer_invocations": summary.authorizer.invocations,
+            "rejected_lines": summary.input.rejected_total(),
+            "skipped_lines": summary.input.skipped_total(),
+        },
+        "run": { "timings_s": timings },
+    });
+    let report = writer.commit(&manifest)?;
+    let written = report.written_paths();
+    Ok(AnalyzeOutcome {
+        summary,
+        written,
+        stale_staging_removed: stale,
+        timings,
+    })
+}
+
+fn authorizer_stats(rows: &[InvocationRow], duplicates: u64) -> AuthorizerStats {
+    let mut s = AuthorizerStats {
+        invocations: rows.len() as u64,
+        duplicates,
+        ..Default::default()
+    };
+    for r in rows {
+        match (&r.request_id, r.match_method) {
+            (Some(_), Some(m)) => {
+                s.matched += 1;
+                *s.by_match_method.entry(m.as_str().to_string()).or_default() += 1;
+            }
+            _ => s.unmatched += 1,
+        }
+        let d = r
+            .invocation
+            .decision
+            .map(|d| d.as_str())
+            .unwrap_or("unknown");
+        *s.decisions.entry(d.to_string()).or_default() += 1;
+        s.cold_starts += r.invocation.init_duration_ms.is_some() as u64;
+    }
+    s
+}

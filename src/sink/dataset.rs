@@ -1,0 +1,1437 @@
+//! The output directory as one dataset, written atomically. [`DatasetWriter`] owns `--out`:
+//! it refuses a directory that is not a gatelog dataset, stages everything a run writes under
+//! `OUT/.staging-<run-id>/` (hidden from Athena and Hive by its leading `.`), streams each
+//! `dt` partition of `requests` and `authorizer_invocations` there one partition at a time
+//! (bounded memory), and on [`DatasetWriter::commit`] moves the finished partitions and
+//! top-level files into place, replacing only the partitions the run produced (all of them
+//! with `--overwrite`), and writes `_manifest.json` last. A run killed before the commit leaves
+//! the previous dataset untouched and no partial file under a final name; the next run removes
+//! its staging leftovers. Also here: [`dt_of`] (the UTC partition key), [`read_back`], and
+//! [`SinkError`], the error of the whole sink. The column contract lives in `parquet.rs`.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use arrow_array::RecordBatch;
+use arrow_schema::ArrowError;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::errors::ParquetError;
+use parquet::file::properties::WriterProperties;
+use serde_json::{json, Value};
+
+use crate::model::{InvocationRow, RequestRow};
+use crate::sink::parquet::{self as pq, Compression, Table, SCHEMA_VERSION};
+
+/// Name of the manifest at the dataset root, written last by every commit.
+pub const MANIFEST: &str = "_manifest.json";
+
+/// Prefix of a run's staging directory inside the dataset root.
+pub const STAGING_PREFIX: &str = ".staging-";
+
+/// Partition value of rows without a time (Hive's and Athena's name for a null key).
+pub const DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// Default [`DatasetOptions::max_rows_per_file`]: at ~30–60 compressed bytes per row this
+/// gives files of a few hundred MB, inside Athena's 128 MB–1 GB sweet spot.
+pub const DEFAULT_MAX_ROWS_PER_FILE: usize = 5_000_000;
+
+/// Rows per Arrow [`RecordBatch`] handed to the Parquet writer.
+const BATCH_ROWS: usize = 65_536;
+
+/// File in the staging directory naming the process that owns it (pid, then its `comm`).
+const OWNER_FILE: &str = "owner";
+
+/// Subdirectory of the staging directory holding staged top-level files.
+const STAGED_FILES: &str = "files";
+
+/// Subdirectory of the staging directory receiving what a commit replaces.
+const REPLACED: &str = "replaced";
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// What can go wrong writing or reading the dataset. Every message names the path and what
+/// to do.
+#[derive(thiserror::Error, Debug)]
+pub enum SinkError {
+    /// A file-system operation failed.
+    #[error(
+        "cannot {action} {}: {source}; check that the path is writable and the disk is not full",
+        path.display()
+    )]
+    Io {
+        /// What was being done (`create`, `rename`, `fsync`, …).
+        action: &'static str,
+        /// The path it was done to.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// `--out` exists and is neither empty nor a gatelog dataset.
+    #[error(
+        "{} is not a gatelog dataset ({reason}); choose another --out, or pass an empty or \
+         missing directory",
+        path.display()
+    )]
+    NotADataset {
+        /// The directory.
+        path: PathBuf,
+        /// What was found there instead.
+        reason: String,
+    },
+    /// Another live gatelog process is writing the same dataset.
+    #[error(
+        "another gatelog run (pid {pid}) is writing {}; wait for it to finish, or remove {} if \
+         no such run exists",
+        path.display(),
+        staging.display()
+    )]
+    Busy {
+        /// The dataset directory.
+        path: PathBuf,
+        /// The other run's staging directory.
+        staging: PathBuf,
+        /// The other run's process id.
+        pid: u32,
+    },
+    /// The Parquet writer failed.
+    #[error("cannot write Parquet file {}: {source}", path.display())]
+    Parquet {
+        /// The file being written.
+        path: PathBuf,
+        /// The cause.
+        source: ParquetError,
+    },
+    /// Rows could not be turned into an Arrow batch (a gatelog bug).
+    #[error("cannot build an Arrow batch for the {table} table: {source}; please report this bug")]
+    Batch {
+        /// The table.
+        table: &'static str,
+        /// The cause.
+        source: ArrowError,
+    },
+    /// A closed Parquet file's footer disagrees with the rows written into it.
+    #[error(
+        "{}: the footer counts {found} rows but {expected} were written; the file cannot be \
+         trusted, rerun the job",
+        path.display()
+    )]
+    RowCount {
+        /// The file.
+        path: PathBuf,
+        /// Rows written.
+        expected: u64,
+        /// Rows the footer counts.
+        found: i64,
+    },
+    /// The run id cannot be used in a directory name.
+    #[error("invalid run id {run_id:?}: use 1 to 64 letters, digits, '-', '_' or '.'")]
+    InvalidRunId {
+        /// The run id.
+        run_id: String,
+    },
+    /// A top-level file name passed to [`DatasetWriter::write_file`] is not allowed.
+    #[error("invalid output file name {name:?}: {reason}")]
+    InvalidFileName {
+        /// The name.
+        name: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// The manifest could not be encoded.
+    #[error("cannot encode {MANIFEST}: {source}")]
+    Manifest {
+        /// The cause.
+        source: serde_json::Error,
+    },
+    /// A Parquet file could not be read back.
+    #[error("cannot read Parquet file {}: {source}; is it a gatelog output file?", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: ParquetError,
+    },
+    /// A commit failed after it had moved parts of the previous dataset aside.
+    #[error(
+        "committing into {} failed: {cause}; what the commit had already replaced is kept in {} \
+         (move it back by hand if you need it), then rerun",
+        out.display(),
+        kept.display()
+    )]
+    Commit {
+        /// The dataset directory.
+        out: PathBuf,
+        /// Where the replaced parts of the previous dataset are kept.
+        kept: PathBuf,
+        /// The failure.
+        cause: Box<SinkError>,
+    },
+}
+
+impl SinkError {
+    /// Whether the error is the user's to fix on the command line (`--out`, run id): the
+    /// caller exits with the usage status rather than as a failed run.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            SinkError::NotADataset { .. } | SinkError::InvalidRunId { .. }
+        )
+    }
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> SinkError + 'a {
+    move |source| SinkError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// How a [`DatasetWriter`] writes.
+#[derive(Debug, Clone)]
+pub struct DatasetOptions {
+    /// Parquet codec.
+    pub compression: Compression,
+    /// Rows per part file before the next one is started; 0 means no limit.
+    pub max_rows_per_file: usize,
+    /// Clear the whole previous dataset at commit, not only the partitions this run produces.
+    pub overwrite: bool,
+    /// Names the staging directory and is recorded in the manifest: 1 to 64 of
+    /// `[A-Za-z0-9._-]`.
+    pub run_id: String,
+}
+
+impl Default for DatasetOptions {
+    fn default() -> Self {
+        DatasetOptions {
+            compression: Compression::default(),
+            max_rows_per_file: DEFAULT_MAX_ROWS_PER_FILE,
+            overwrite: false,
+            run_id: new_run_id(),
+        }
+    }
+}
+
+/// A fresh run id: the UTC start time and the process id, `20240131T235959Z-4242`.
+pub fn new_run_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (y, m, d) = civil_from_days(now.div_euclid(86_400));
+    let s = now.rem_euclid(86_400);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z-{}",
+        s / 3600,
+        s / 60 % 60,
+        s % 60,
+        std::process::id()
+    )
+}
+
+/// One finished part file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartFile {
+    /// File name inside its partition directory (`part-00000.parquet`).
+    pub name: String,
+    /// Rows in the file.
+    pub rows: u64,
+    /// Size of the file in bytes.
+    pub bytes: u64,
+}
+
+/// One `dt` partition a run wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionReport {
+    /// The table.
+    pub table: Table,
+    /// The partition value (`YYYY-MM-DD` or [`DEFAULT_PARTITION`]).
+    pub dt: String,
+    /// Its part files, in order.
+    pub files: Vec<PartFile>,
+}
+
+impl PartitionReport {
+    /// Path of the partition relative to the dataset root (`requests/dt=2024-01-31`).
+    pub fn path(&self) -> String {
+        format!("{}/dt={}", self.table.name(), self.dt)
+    }
+
+    /// Rows in the partition.
+    pub fn rows(&self) -> u64 {
+        self.files.iter().map(|f| f.rows).sum()
+    }
+
+    /// Bytes in the partition.
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.bytes).sum()
+    }
+}
+
+/// What a commit put in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitReport {
+    /// The partitions this run wrote, sorted by table then `dt`.
+    pub partitions: Vec<PartitionReport>,
+    /// The top-level files this run wrote, in the order first written.
+    pub files: Vec<String>,
+    /// Previous partitions this run replaced (not counting an `--overwrite` clear).
+    pub replaced_partitions: usize,
+    /// Whether the previous dataset was cleared (`--overwrite`).
+    pub cleared: bool,
+    /// Where the manifest was written.
+    pub manifest: PathBuf,
+}
+
+impl CommitReport {
+    /// Rows written to `table`.
+    pub fn rows(&self, table: Table) -> u64 {
+        self.partitions
+            .iter()
+            .filter(|p| p.table == table)
+            .map(PartitionReport::rows)
+            .sum()
+    }
+
+    /// Parquet bytes written, both tables.
+    pub fn bytes(&self) -> u64 {
+        self.partitions.iter().map(PartitionReport::bytes).sum()
+    }
+
+    /// What the run put in place, as paths relative to the dataset root: each partition
+    /// directory (`requests/dt=2024-01-31/`), each top-level file, then `_manifest.json`.
+    pub fn written_paths(&self) -> Vec<String> {
+        self.partitions
+            .iter()
+            .map(|p| format!("{}/", p.path()))
+            .chain(self.files.iter().cloned())
+            .chain(std::iter::once(MANIFEST.to_string()))
+            .collect()
+    }
+
+    /// Partitions written to `table`.
+    pub fn partitions_of(&self, table: Table) -> impl Iterator<Item = &PartitionReport> {
+        self.partitions.iter().filter(move |p| p.table == table)
+    }
+}
+
+/// The part file being written.
+struct OpenPart {
+    table: Table,
+    /// Partition day (days since the epoch), `None` for [`DEFAULT_PARTITION`].
+    day: Option<i64>,
+    /// Index into `DatasetWriter::partitions`.
+    partition: usize,
+    name: String,
+    path: PathBuf,
+    writer: ArrowWriter<File>,
+    rows: u64,
+}
+
+/// Writes one run into the dataset at `out`; see the module documentation.
+pub struct DatasetWriter {
+    /// How many `.staging-*` leftovers of killed runs `create` removed.
+    stale_staging_removed: usize,
+    out: PathBuf,
+    staging: PathBuf,
+    opts: DatasetOptions,
+    props: [WriterProperties; 2],
+    partitions: Vec<PartitionReport>,
+    index: HashMap<(Table, String), usize>,
+    open: Option<OpenPart>,
+    files: Vec<String>,
+    /// Committed or aborted: nothing left for `Drop` to clean.
+    done: bool,
+    /// The commit has moved something out of the dataset into the staging directory.
+    moved_aside: bool,
+}
+
+/// A row type the writer can partition and batch.
+trait Row {
+    const TABLE: Table;
+    fn partition_ms(&self) -> Option<i64>;
+    fn batch(rows: &[&Self]) -> Result<RecordBatch, SinkError>;
+}
+
+impl Row for RequestRow {
+    const TABLE: Table = Table::Requests;
+    fn partition_ms(&self) -> Option<i64> {
+        self.request_time_ms.or(self.log_time_ms)
+    }
+    fn batch(rows: &[&Self]) -> Result<RecordBatch, SinkError> {
+        pq::request_batch_refs(rows)
+    }
+}
+
+impl Row for InvocationRow {
+    const TABLE: Table = Table::Invocations;
+    fn partition_ms(&self) -> Option<i64> {
+        self.invocation.start_time_ms
+    }
+    fn batch(rows: &[&Self]) -> Result<RecordBatch, SinkError> {
+        pq::invocation_batch_refs(rows)
+    }
+}
+
+fn table_index(table: Table) -> usize {
+    match table {
+        Table::Requests => 0,
+        Table::Invocations => 1,
+    }
+}
+
+impl DatasetWriter {
+    /// Validates `out`: missing or empty → created; an existing gatelog dataset (it holds
+    /// `_manifest.json`, or `requests/` / `authorizer_invocations/` directories) → reused;
+    /// anything else → [`SinkError::NotADataset`]. Removes the `.staging-*` leftovers of killed
+    /// runs (counted by [`DatasetWriter::stale_staging_removed`]) and refuses with
+    /// [`SinkError::Busy`] while another live gatelog process stages into `out`. With
+    /// `overwrite`, the previous dataset is cleared at commit time, not here: a run that dies
+    /// before its commit leaves the old dataset as it was.
+    pub fn create(out: &Path, opts: DatasetOptions) -> Result<Self, SinkError> {
+        let id = &opts.run_id;
+        if id.is_empty()
+            || id.len() > 64
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            || id.starts_with('.')
+        {
+            return Err(SinkError::InvalidRunId { run_id: id.clone() });
+        }
+        match fs::metadata(out) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                fs::create_dir_all(out).map_err(io_err("create", out))?;
+            }
+            Err(e) => return Err(io_err("inspect", out)(e)),
+            Ok(m) if !m.is_dir() => {
+                return Err(SinkError::NotADataset {
+                    path: out.to_path_buf(),
+                    reason: "it is a file, not a directory".into(),
+                })
+            }
+            Ok(_) => {}
+        }
+
+        let mut stale = Vec::new();
+        let mut others = Vec::new();
+        let mut is_dataset = false;
+        for entry in fs::read_dir(out).map_err(io_err("list", out))? {
+            let entry = entry.map_err(io_err("list", out))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(STAGING_PREFIX) {
+                stale.push(entry.path());
+                continue;
+            }
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if name == MANIFEST || (is_dir && Table::ALL.iter().any(|t| t.name() == name)) {
+                is_dataset = true;
+            }
+            others.push(name);
+        }
+        if !is_dataset && !others.is_empty() {
+            others.sort();
+            return Err(SinkError::NotADataset {
+                path: out.to_path_buf(),
+                reason: format!(
+                    "it holds {} entr{}, e.g. `{}`, but no {MANIFEST}, {}/ or {}/",
+                    others.len(),
+                    if others.len() == 1 { "y" } else { "ies" },
+                    others[0],
+                    Table::Requests.name(),
+                    Table::Invocations.name(),
+                ),
+            });
+        }
+
+        let staging = out.join(format!("{STAGING_PREFIX}{id}"));
+        stale.sort();
+        for dir in &stale {
+            if let Some(pid) = live_owner(dir) {
+                return Err(SinkError::Busy {
+                    path: out.to_path_buf(),
+                    staging: dir.clone(),
+                    pid,
+                });
+            }
+        }
+        for dir in &stale {
+            remove_any(dir).map_err(io_err("remove the stale staging directory", dir))?;
+        }
+
+        fs::create_dir(&staging).map_err(io_err("create", &staging))?;
+        let owner = staging.join(OWNER_FILE);
+        let comm = fs::read_to_string("/proc/self/comm").unwrap_or_default();
+        fs::write(
+            &owner,
+            format!("{}\n{}\n", std::process::id(), comm.trim_end()),
+        )
+        .map_err(io_err("write", &owner))?;
+
+        let props = Table::ALL.map(|t| pq::table_writer_properties(t, opts.compression));
+        Ok(DatasetWriter {
+            stale_staging_removed: stale.len(),
+            out: out.to_path_buf(),
+            staging,
+            opts,
+            props,
+            partitions: Vec::new(),
+            index: HashMap::new(),
+            open: None,
+            files: Vec::new(),
+            done: false,
+            moved_aside: false,
+        })
+    }
+
+    /// How many `.staging-*` leftovers of killed runs [`DatasetWriter::create`] removed.
+    pub fn stale_staging_removed(&self) -> usize {
+        self.stale_staging_removed
+    }
+
+    /// The dataset directory.
+    pub fn out(&self) -> &Path {
+        &self.out
+    }
+
+    /// This run's staging directory (what a Ctrl-C handler removes when it cannot reach the
+    /// writer itself).
+    pub fn staging_dir(&self) -> &Path {
+        &self.staging
+    }
+
+    /// Writes request rows into `requests/dt=…/` partitions (partition value
+    /// [`dt_of`]`(request_time_ms.or(log_time_ms))`). Rows must arrive sorted by
+    /// (`dt`, `request_time`, `request_id`): each partition is streamed to its part files and
+    /// finished before the next starts, in batches of 64k rows, a new part file every
+    /// `max_rows_per_file` rows. The rows may come in several calls; a partition seen again
+    /// after another one started gets a further part file rather than an error.
+    pub fn write_requests<'a>(
+        &mut self,
+        rows: impl Iterator<Item = &'a RequestRow>,
+    ) -> Result<(), SinkError> {
+        self.write_rows(rows)
+    }
+
+    /// Writes invocation rows into `authorizer_invocations/dt=…/` partitions, partitioned by
+    /// `start_time`; otherwise as [`DatasetWriter::write_requests`].
+    pub fn write_invocations<'a>(
+        &mut self,
+        rows: impl Iterator<Item = &'a InvocationRow>,
+    ) -> Result<(), SinkError> {
+        self.write_rows(rows)
+    }
+
+    /// Stages a top-level file (`rejects.ndjson`, `summary.json`, `summary.md`,
+    /// `report.html`, …), moved into place at commit. Writing the same name again replaces
+    /// the staged content.
+    pub fn write_file(&mut self, name: &str, bytes: &[u8]) -> Result<(), SinkError> {
+        let refuse = |reason| {
+            Err(SinkError::InvalidFileName {
+                name: name.to_string(),
+                reason,
+            })
+        };
+        if name.is_empty() || name.contains(['/', '\\', '\0']) || name == ".." {
+            return refuse("use a plain file name, without directories");
+        }
+        if name.starts_with(['.', '_']) {
+            return refuse("names starting with '.' or '_' are reserved for the dataset itself");
+        }
+        if Table::ALL.iter().any(|t| t.name() == name) {
+            return refuse("that is a table directory");
+        }
+        let dir = self.staging.join(STAGED_FILES);
+        fs::create_dir_all(&dir).map_err(io_err("create", &dir))?;
+        let path = dir.join(name);
+        let mut file = File::create(&path).map_err(io_err("create", &path))?;
+        file.write_all(bytes).map_err(io_err("write", &path))?;
+        file.sync_all().map_err(io_err("fsync", &path))?;
+        if !self.files.iter().any(|f| f == name) {
+            self.files.push(name.to_string());
+        }
+        Ok(())
+    }
+
+    /// Puts the run in place: closes the last part file; with `overwrite`, moves the previous
+    /// dataset aside; moves each staged partition into place, replacing only the `dt`
+    /// partitions this run produced (the old partition directory is renamed aside into the
+    /// staging directory, the new one renamed in, then the old deleted); moves the top-level
+    /// files into place; writes `_manifest.json` last (temp file, fsync, rename); removes the
+    /// staging directory.
+    ///
+    /// The manifest is `manifest` (the caller's object: inputs, counts, timings) with
+    /// `schema_version` and `run_id` added when absent, and a `dataset` object: the partitions
+    /// now in the dataset (`table`, `dt`, `path`, `run_id`, `rows`, `bytes`, `files`, those of
+    /// earlier runs carried over from the previous manifest), the top-level files of this run,
+    /// and the Parquet schema version. A non-object `manifest` is kept under `run`.
+    pub fn commit(mut self, manifest: &Value) -> Result<CommitReport, SinkError> {
+        match self.commit_inner(manifest) {
+            Ok(report) => Ok(report),
+            Err(cause) if self.moved_aside && !self.done => {
+                // Keep the staging directory: it holds what was moved out of the dataset.
+                self.done = true;
+                Err(SinkError::Commit {
+                    out: self.out.clone(),
+                    kept: self.staging.join(REPLACED),
+                    cause: Box::new(cause),
+                })
+            }
+            // Nothing left the dataset: dropping `self` removes the staging directory.
+            Err(cause) => Err(cause),
+        }
+    }
+
+    fn commit_inner(&mut self, manifest: &Value) -> Result<CommitReport, SinkError> {
+        if let Some(open) = self.open.take() {
+            self.close_part(open)?;
+        }
+        let manifest_path = self.out.join(MANIFEST);
+        let replaced_dir = self.staging.join(REPLACED);
+        fs::create_dir_all(&replaced_dir).map_err(io_err("create", &replaced_dir))?;
+
+        // The previous manifest goes first: a dataset has a manifest only while the manifest
+        // describes it.
+        let previous: Option<Value> = fs::read(&manifest_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        if manifest_path.exists() {
+            let aside = replaced_dir.join(MANIFEST);
+            self.moved_aside = true;
+            fs::rename(&manifest_path, &aside).map_err(io_err("move aside", &manifest_path))?;
+        }
+        if self.opts.overwrite {
+            let staging_name = self.staging.file_name().map(|n| n.to_os_string());
+            for entry in fs::read_dir(&self.out).map_err(io_err("list", &self.out))? {
+                let entry = entry.map_err(io_err("list", &self.out))?;
+                if Some(entry.file_name()) == staging_name {
+                    continue;
+                }
+                let from = entry.path();
+                self.moved_aside = true;
+                fs::rename(&from, replaced_dir.join(entry.file_name()))
+                    .map_err(io_err("move aside", &from))?;
+            }
+        }
+
+        for table in Table::ALL {
+            let dir = self.out.join(table.name());
+            fs::create_dir_all(&dir).map_err(io_err("create", &dir))?;
+        }
+        self.partitions
+            .sort_by(|a, b| (a.table, &a.dt).cmp(&(b.table, &b.dt)));
+        let mut replaced_partitions = 0;
+        for p in &self.partitions {
+            let rel = p.path();
+            let staged = self.staging.join(&rel);
+            let target = self.out.join(&rel);
+            if fs::symlink_metadata(&target).is_ok() {
+                let aside = replaced_dir.join(&rel);
+                if let Some(parent) = aside.parent() {
+                    fs::create_dir_all(parent).map_err(io_err("create", parent))?;
+                }
+                self.moved_aside = true;
+                fs::rename(&target, &aside).map_err(io_err("move aside", &target))?;
+                if let Err(e) = fs::rename(&staged, &target) {
+                    // Put the previous partition back where it was, if we can.
+                    let _ = fs::rename(&aside, &target);
+                    return Err(io_err("move into place", &staged)(e));
+                }
+                replaced_partitions += 1;
+            } else {
+                fs::rename(&staged, &target).map_err(io_err("move into place", &staged))?;
+            }
+        }
+        for name in &self.files {
+            let staged = self.staging.join(STAGED_FILES).join(name);
+            let target = self.out.join(name);
+            fs::rename(&staged, &target).map_err(io_err("move into place", &staged))?;
+        }
+        for table in Table::ALL {
+            sync_dir(&self.out.join(table.name()));
+        }
+        sync_dir(&self.out);
+
+        let text = self.manifest_json(manifest, previous.as_ref())?;
+        let tmp = self.staging.join(format!("{MANIFEST}.tmp"));
+        let mut file = File::create(&tmp).map_err(io_err("create", &tmp))?;
+        file.write_all(&text).map_err(io_err("write", &tmp))?;
+        file.sync_all().map_err(io_err("fsync", &tmp))?;
+        drop(file);
+        fs::rename(&tmp, &manifest_path).map_err(io_err("move into place", &tmp))?;
+        sync_dir(&self.out);
+
+        // The run is in place; a staging directory that cannot be removed now is a leftover
+        // the next run removes.
+        self.done = true;
+        let _ = fs::remove_dir_all(&self.staging);
+        Ok(CommitReport {
+            partitions: std::mem::take(&mut self.partitions),
+            files: std::mem::take(&mut self.files),
+            replaced_partitions,
+            cleared: self.opts.overwrite,
+            manifest: manifest_path,
+        })
+    }
+
+    /// Removes the staging directory, leaving the previous dataset as it was (Ctrl-C, failure).
+    /// Dropping an uncommitted writer does the same.
+    pub fn abort(mut self) {
+        self.cleanup();
+    }
+
+    fn cleanup(&mut self) {
+        if !self.done {
+            self.done = true;
+            drop(self.open.take());
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
+
+    fn write_rows<'a, R: Row + 'a>(
+        &mut self,
+        rows: impl Iterator<Item = &'a R>,
+    ) -> Result<(), SinkError> {
+        let max_rows = match self.opts.max_rows_per_file {
+            0 => u64::MAX,
+            n => n as u64,
+        };
+        let mut open = match self.open.take() {
+            Some(o) if o.table == R::TABLE => Some(o),
+            Some(o) => {
+                self.close_part(o)?;
+                None
+            }
+            None => None,
+        };
+        let mut buf: Vec<&R> = Vec::with_capacity(rows.size_hint().0.min(BATCH_ROWS));
+        for row in rows {
+            let day = row.partition_ms().map(|ms| ms.div_euclid(MS_PER_DAY));
+            let part = match &mut open {
+                Some(o) if o.day == day => o,
+                _ => {
+                    if let Some(mut o) = open.take() {
+                        write_buf(&mut o, &mut buf)?;
+                        self.close_part(o)?;
+                    }
+                    open.insert(self.open_part(R::TABLE, day)?)
+                }
+            };
+            buf.push(row);
+            let full = part.rows + buf.len() as u64 >= max_rows;
+            if full || buf.len() >= BATCH_ROWS {
+                write_buf(part, &mut buf)?;
+            }
+            if full {
+                if let Some(o) = open.take() {
+                    self.close_part(o)?;
+                }
+            }
+        }
+        if let Some(mut o) = open {
+            write_buf(&mut o, &mut buf)?;
+            self.open = Some(o);
+        }
+        Ok(())
+    }
+
+    /// Starts the next part file of (`table`, `day`) in the staging directory.
+    fn open_part(&mut self, table: Table, day: Option<i64>) -> Result<OpenPart, SinkError> {
+        let dt = day.map_or_else(|| DEFAULT_PARTITION.to_string(), format_day);
+        let partition = match self.index.get(&(table, dt.clone())) {
+            Some(&i) => i,
+            None => {
+                self.partitions.push(PartitionReport {
+                    table,
+                    dt: dt.clone(),
+                    files: Vec::new(),
+                });
+                self.index.insert((table, dt), self.partitions.len() - 1);
+                self.partitions.len() - 1
+            }
+        };
+        let p = &self.partitions[partition];
+        let dir = self.staging.join(p.path());
+        fs::create_dir_all(&dir).map_err(io_err("create", &dir))?;
+        let name = format!("part-{:05}.parquet", p.files.len());
+        let path = dir.join(&name);
+        let file = File::create_new(&path).map_err(io_err("create", &path))?;
+        let props = self.props[table_index(table)].clone();
+        let writer = ArrowWriter::try_new(file, table.schema(), Some(props)).map_err(|source| {
+            SinkError::Parquet {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        Ok(OpenPart {
+            table,
+            day,
+            partition,
+            name,
+            path,
+            writer,
+            rows: 0,
+        })
+    }
+
+    /// Finishes a part file: footer, row-count check against the footer, fsync.
+    fn close_part(&mut self, mut open: OpenPart) -> Result<(), SinkError> {
+        let meta = open.writer.finish().map_err(|source| SinkError::Parquet {
+            path: open.path.clone(),
+            source,
+        })?;
+        let found = meta.file_metadata().num_rows();
+        if u64::try_from(found).ok() != Some(open.rows) {
+            return Err(SinkError::RowCount {
+                path: open.path,
+                expected: open.rows,
+                found,
+            });
+        }
+        open.writer
+            .inner()
+            .sync_all()
+            .map_err(io_err("fsync", &open.path))?;
+        let bytes = open.writer.bytes_written() as u64;
+        self.partitions[open.partition].files.push(PartFile {
+            name: open.name,
+            rows: open.rows,
+            bytes,
+        });
+        Ok(())
+    }
+
+    fn manifest_json(
+        &self,
+        caller: &Value,
+        previous: Option<&Value>,
+    ) -> Result<Vec<u8>, SinkError> {
+        let run_id = self.opts.run_id.as_str();
+        let ours: HashSet<String> = self.partitions.iter().map(PartitionReport::path).collect();
+        let mut partitions: Vec<Value> = Vec::new();
+        if !self.opts.overwrite {
+            let old = previous
+                .and_then(|v| v.pointer("/dataset/partitions"))
+                .and_then(Value::as_array);
+            for p in old.into_iter().flatten() {
+                let Some(path) = p.get("path").and_then(Value::as_str) else {
+                    continue;
+                };
+                if !ours.contains(path) && self.out.join(path).is_dir() {
+                    partitions.push(p.clone());
+                }
+            }
+        }
+        for p in &self.partitions {
+            partitions.push(json!({
+                "table": p.table.name(),
+                "dt": p.dt,
+                "path": p.path(),
+                "run_id": run_id,
+                "rows": p.rows(),
+                "bytes": p.bytes(),
+                "files": p.files.iter().map(|f| json!({
+                    "name": f.name,
+                    "rows": f.rows,
+                    "bytes": f.bytes,
+                })).collect::<Vec<_>>(),
+            }));
+        }
+        let key = |p: &Value| {
+            (
+                p.get("table")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                p.get("dt")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        };
+        partitions.sort_by_key(key);
+
+        let mut root = match caller {
+            Value::Object(map) => map.clone(),
+            other => {
+                let mut map = serde_json::Map::new();
+                map.insert("run".into(), other.clone());
+                map
+            }
+        };
+        root.entry("schema_version")
+            .or_insert_with(|| SCHEMA_VERSION.into());
+        root.entry("run_id").or_insert_with(|| run_id.into());
+        root.insert(
+            "dataset".into(),
+            json!({
+                "parquet_schema_version": SCHEMA_VERSION,
+                "run_id": run_id,
+                "overwrite": self.opts.overwrite,
+                "partitions": partitions,
+                "files": self.files,
+            }),
+        );
+        let mut text = serde_json::to_vec_pretty(&Value::Object(root))
+            .map_err(|source| SinkError::Manifest { source })?;
+        text.push(b'\n');
+        Ok(text)
+    }
+}
+
+impl Drop for DatasetWriter {
+    fn drop(&mut self) {
+        self.cleanup();
+    }
+}
+
+/// Hands the buffered rows to the part file's writer as one batch.
+fn write_buf<R: Row>(open: &mut OpenPart, buf: &mut Vec<&R>) -> Result<(), SinkError> {
+    if buf.is_empty() {
+        return Ok(());
+    }
+    let batch = R::batch(buf)?;
+    open.writer
+        .write(&batch)
+        .map_err(|source| SinkError::Parquet {
+            path: open.path.clone(),
+            source,
+        })?;
+    open.rows += buf.len() as u64;
+    buf.clear();
+    Ok(())
+}
+
+/// The pid of the live gatelog process owning a staging directory, if any: its owner file
+/// names a pid whose `/proc/PID/comm` still matches. Without `/proc`, every staging
+/// directory counts as a leftover.
+fn live_owner(staging: &Path) -> Option<u32> {
+    let text = fs::read_to_string(staging.join(OWNER_FILE)).ok()?;
+    let mut lines = text.lines();
+    let pid: u32 = lines.next()?.trim().parse().ok()?;
+    let comm = lines.next()?.trim();
+    let live = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    (!comm.is_empty() && live.trim_end() == comm).then_some(pid)
+}
+
+fn remove_any(path: &Path) -> io::Result<()> {
+    if fs::symlink_metadata(path)?.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    }
+}
+
+/// Makes renames inside `dir` durable. Best effort: some file systems refuse to fsync a
+/// directory, and the data files themselves are already synced.
+fn sync_dir(dir: &Path) {
+    if let Ok(f) = File::open(dir) {
+        let _ = f.sync_all();
+    }
+}
+
+/// The `dt` partition value of an epoch-milliseconds time: its UTC date `YYYY-MM-DD`, or
+/// [`DEFAULT_PARTITION`] for `None`.
+pub fn dt_of(ms: Option<i64>) -> String {
+    match ms {
+        Some(ms) => format_day(ms.div_euclid(MS_PER_DAY)),
+        None => DEFAULT_PARTITION.to_string(),
+    }
+}
+
+fn format_day(day: i64) -> String {
+    let (y, m, d) = civil_from_days(day);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Proleptic Gregorian (year, month, day) of a count of days since 1970-01-01
+/// (H. Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097); // [0, 146096]
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
+    let mp = (5 * doy + 2) / 153; // [0, 11], March first
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32; // [1, 31]
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32; // [1, 12]
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// Reads every batch of a Parquet file (tests, `explain`).
+pub fn read_back(path: &Path) -> Result<Vec<RecordBatch>, SinkError> {
+    let err = |source| SinkError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(io_err("open", path))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(err)?;
+    reader
+        .collect::<Result<Vec<_>, ArrowError>>()
+        .map_err(|e| err(ParquetError::from(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::parquet::tests::{full_invocation_row, full_request_row};
+    use arrow_array::cast::AsArray;
+
+    const DAY1: i64 = 1_706_659_200_000; // 2024-01-31T00:00:00Z
+    const DAY2: i64 = DAY1 + MS_PER_DAY; // 2024-02-01
+
+    fn req(id: &str, ms: Option<i64>) -> RequestRow {
+        RequestRow {
+            request_id: id.to_string(),
+            request_time_ms: ms,
+            source_file: "access.log".into(),
+            ..Default::default()
+        }
+    }
+
+    fn opts(run: &str) -> DatasetOptions {
+        DatasetOptions {
+            run_id: run.to_string(),
+            ..Default::default()
+        }
+    }
+
+    /// Writes one run of request rows (and `summary.json`) into `out`.
+    fn run(out: &Path, o: DatasetOptions, rows: &[RequestRow]) -> CommitReport {
+        let mut w = DatasetWriter::create(out, o).unwrap();
+        w.write_requests(rows.iter()).unwrap();
+        w.write_file("summary.json", b"{}").unwrap();
+        w.commit(&json!({"inputs": []})).unwrap()
+    }
+
+    /// Request ids of a partition, in file then row order.
+    fn ids(dir: &Path) -> Vec<String> {
+        let mut files: Vec<PathBuf> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let mut out = Vec::new();
+        for f in files {
+            for b in read_back(&f).unwrap() {
+                let col = b.column(b.schema().index_of("request_id").unwrap()).clone();
+                out.extend(
+                    col.as_string::<i32>()
+                        .iter()
+                        .map(|s| s.unwrap().to_string()),
+                );
+            }
+        }
+        out
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn manifest(out: &Path) -> Value {
+        serde_json::from_slice(&fs::read(out.join(MANIFEST)).unwrap()).unwrap()
+    }
+
+    fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y.rem_euclid(400);
+        let m = i64::from(m);
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    #[test]
+    fn dt_is_the_utc_date() {
+        assert_eq!(dt_of(Some(0)), "1970-01-01");
+        assert_eq!(dt_of(Some(-1)), "1969-12-31");
+        assert_eq!(dt_of(Some(951_782_400_000)), "2000-02-29");
+        assert_eq!(dt_of(Some(1_709_251_199_999)), "2024-02-29");
+        assert_eq!(dt_of(Some(1_709_251_200_000)), "2024-03-01");
+        assert_eq!(dt_of(Some(DAY1 - 1)), "2024-01-30");
+        assert_eq!(dt_of(Some(DAY1)), "2024-01-31");
+        assert_eq!(dt_of(Some(253_402_300_799_999)), "9999-12-31");
+        assert_eq!(dt_of(None), DEFAULT_PARTITION);
+        for day in -800_000..800_000 {
+            let (y, m, d) = civil_from_days(day);
+            assert!((1..=12).contains(&m) && (1..=31).contains(&d));
+            assert_eq!(days_from_civil(y, m, d), day);
+        }
+        let id = new_run_id();
+        assert!(id.len() > 17 && id.as_bytes()[8] == b'T', "{id}");
+    }
+
+    #[test]
+    fn partitions_by_dt_across_two_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let rows = vec![
+            req("a", Some(DAY1 + 5)),
+            req("b", Some(DAY1 + 6)),
+            RequestRow {
+                log_time_ms: Some(DAY1 + 7),
+                ..req("c", None)
+            },
+            req("d", Some(DAY2)),
+            req("e", None),
+        ];
+        let report = run(&out, opts("r1"), &rows);
+        assert_eq!(
+            names(&out),
+            [
+                "_manifest.json",
+                "authorizer_invocations",
+                "requests",
+                "summary.json"
+            ]
+        );
+        let t = out.join("requests");
+        assert_eq!(
+            names(&t),
+            [
+                "dt=2024-01-31",
+                "dt=2024-02-01",
+                "dt=__HIVE_DEFAULT_PARTITION__"
+            ]
+        );
+        assert_eq!(ids(&t.join("dt=2024-01-31")), ["a", "b", "c"]);
+        assert_eq!(ids(&t.join("dt=2024-02-01")), ["d"]);
+        assert_eq!(ids(&t.join("dt=__HIVE_DEFAULT_PARTITION__")), ["e"]);
+        assert_eq!(report.rows(Table::Requests), 5);
+        assert_eq!(report.rows(Table::Invocations), 0);
+        assert_eq!(report.partitions.len(), 3);
+        assert_eq!(report.files, ["summary.json"]);
+        assert_eq!(
+            report.written_paths(),
+            [
+                "requests/dt=2024-01-31/",
+                "requests/dt=2024-02-01/",
+                "requests/dt=__HIVE_DEFAULT_PARTITION__/",
+                "summary.json",
+                "_manifest.json"
+            ]
+        );
+        let on_disk: u64 = report
+            .partitions
+            .iter()
+            .flat_map(|p| {
+                let dir = out.join(p.path());
+                p.files.iter().map(move |f| dir.join(&f.name))
+            })
+            .map(|f| fs::metadata(f).unwrap().len())
+            .sum();
+        assert_eq!(report.bytes(), on_disk);
+
+        let m = manifest(&out);
+        assert_eq!(m["inputs"], json!([]));
+        assert_eq!(m["schema_version"], "1");
+        assert_eq!(m["run_id"], "r1");
+        let parts = m["dataset"]["partitions"].as_array().unwrap();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts[0]["table"], "requests");
+        assert_eq!(parts[0]["dt"], "2024-01-31");
+        assert_eq!(parts[0]["rows"], 3);
+        assert_eq!(parts[0]["files"][0]["name"], "part-00000.parquet");
+        assert_eq!(parts[0]["files"][0]["rows"], 3);
+        assert_eq!(m["dataset"]["files"], json!(["summary.json"]));
+    }
+
+    #[test]
+    fn invocations_partition_by_start_time_and_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let mut w = DatasetWriter::create(&out, opts("r1")).unwrap();
+        let full = full_request_row();
+        w.write_requests([&full].into_iter()).unwrap();
+        let a = full_invocation_row();
+        let mut b = InvocationRow::default();
+        b.invocation.start_time_ms = Some(DAY2 + 1);
+        w.write_invocations([&a, &b].into_iter()).unwrap();
+        let report = w.commit(&json!({})).unwrap();
+        assert_eq!(report.rows(Table::Invocations), 2);
+        let inv = out.join("authorizer_invocations");
+        assert_eq!(names(&inv), ["dt=2024-01-31", "dt=2024-02-01"]);
+        let back = read_back(&inv.join("dt=2024-01-31/part-00000.parquet")).unwrap();
+        assert_eq!(back, vec![pq::invocation_batch(&[a]).unwrap()]);
+        let back = read_back(&out.join("requests/dt=2024-01-31/part-00000.parquet")).unwrap();
+        assert_eq!(back, vec![pq::request_batch(&[full]).unwrap()]);
+    }
+
+    #[test]
+    fn cuts_part_files_at_max_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let rows: Vec<RequestRow> = (0..13)
+            .map(|i| req(&format!("r{i:02}"), Some(DAY1 + i64::from(i))))
+            .collect();
+        let o = DatasetOptions {
+            max_rows_per_file: 3,
+            ..opts("r1")
+        };
+        let mut w = DatasetWriter::create(&out, o).unwrap();
+        // Several calls continue the same partition; 12 rows fill exactly 4 files.
+        w.write_requests(rows[..5].iter()).unwrap();
+        w.write_requests(rows[5..12].iter()).unwrap();
+        let report = w.commit(&json!({})).unwrap();
+        let p = out.join("requests/dt=2024-01-31");
+        assert_eq!(
+            names(&p),
+            [
+                "part-00000.parquet",
+                "part-00001.parquet",
+                "part-00002.parquet",
+                "part-00003.parquet"
+            ]
+        );
+        let expected: Vec<String> = rows[..12].iter().map(|r| r.request_id.clone()).collect();
+        assert_eq!(ids(&p), expected);
+        assert!(report.partitions[0].files.iter().all(|f| f.rows == 3));
+
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let o = DatasetOptions {
+            max_rows_per_file: 3,
+            ..opts("r2")
+        };
+        run(&out, o, &rows);
+        let p = out.join("requests/dt=2024-01-31");
+        assert_eq!(names(&p).len(), 5);
+        assert_eq!(ids(&p).len(), 13);
+    }
+
+    #[test]
+    fn a_partition_seen_again_gets_another_part_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let rows = [
+            req("a", Some(DAY1)),
+            req("b", Some(DAY2)),
+            req("c", Some(DAY1)),
+        ];
+        run(&out, opts("r1"), &rows);
+        let p = out.join("requests/dt=2024-01-31");
+        assert_eq!(names(&p), ["part-00000.parquet", "part-00001.parquet"]);
+        assert_eq!(ids(&p), ["a", "c"]);
+    }
+
+    #[test]
+    fn rerun_replaces_only_its_partitions() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        run(
+            &out,
+            opts("r1"),
+            &[req("old1", Some(DAY1)), req("old2", Some(DAY2))],
+        );
+        fs::write(out.join("report.html"), "old report").unwrap();
+        let report = run(&out, opts("r2"), &[req("new2", Some(DAY2))]);
+        assert_eq!(report.replaced_partitions, 1);
+        assert!(!report.cleared);
+        let t = out.join("requests");
+        assert_eq!(ids(&t.join("dt=2024-01-31")), ["old1"]);
+        assert_eq!(ids(&t.join("dt=2024-02-01")), ["new2"]);
+        assert!(out.join("report.html").exists());
+        assert_eq!(names(&out).iter().filter(|n| n.starts_with('.')).count(), 0);
+
+        let m = manifest(&out);
+        let parts = m["dataset"]["partitions"].as_array().unwrap();
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0]["dt"], "2024-01-31");
+        assert_eq!(parts[0]["run_id"], "r1");
+        assert_eq!(parts[1]["dt"], "2024-02-01");
+        assert_eq!(parts[1]["run_id"], "r2");
+    }
+
+    #[test]
+    fn overwrite_clears_the_previous_dataset() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        run(
+            &out,
+            opts("r1"),
+            &[req("old1", Some(DAY1)), req("old2", Some(DAY2))],
+        );
+        fs::write(out.join("report.html"), "old report").unwrap();
+        let o = DatasetOptions {
+            overwrite: true,
+            ..opts("r2")
+        };
+        let report = run(&out, o, &[req("new2", Some(DAY2))]);
+        assert!(report.cleared);
+        assert_eq!(names(&out.join("requests")), ["dt=2024-02-01"]);
+        assert_eq!(ids(&out.join("requests/dt=2024-02-01")), ["new2"]);
+        assert_eq!(
+            names(&out),
+            [
+                "_manifest.json",
+                "authorizer_invocations",
+                "requests",
+                "summary.json"
+            ]
+        );
+        let m = manifest(&out);
+        assert_eq!(m["dataset"]["partitions"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_dataset() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = dir.path().join("photos");
+        fs::create_dir(&other).unwrap();
+        fs::write(other.join("cat.jpg"), "meow").unwrap();
+        let err = DatasetWriter::create(&other, opts("r1")).err().unwrap();
+        assert!(matches!(err, SinkError::NotADataset { .. }), "{err}");
+        assert!(err.is_usage());
+        let msg = err.to_string();
+        assert!(
+            msg.contains("photos") && msg.contains("--out") && msg.contains("cat.jpg"),
+            "{msg}"
+        );
+        assert_eq!(names(&other), ["cat.jpg"]);
+
+        let file = dir.path().join("file");
+        fs::write(&file, "x").unwrap();
+        let err = DatasetWriter::create(&file, opts("r1")).err().unwrap();
+        assert!(matches!(err, SinkError::NotADataset { .. }), "{err}");
+
+        // Empty directories and existing datasets are fine.
+        let empty = dir.path().join("empty");
+        fs::create_dir(&empty).unwrap();
+        DatasetWriter::create(&empty, opts("r1")).unwrap().abort();
+        let partial = dir.path().join("partial");
+        fs::create_dir_all(partial.join("requests")).unwrap();
+        fs::write(partial.join("notes.txt"), "mine").unwrap();
+        DatasetWriter::create(&partial, opts("r1")).unwrap().abort();
+        assert_eq!(names(&partial), ["notes.txt", "requests"]);
+    }
+
+    #[test]
+    fn removes_stale_staging_and_refuses_a_live_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        run(&out, opts("r1"), &[req("a", Some(DAY1))]);
+        // A killed run: no owner file; a killed run with a dead pid; a stray file.
+        fs::create_dir_all(out.join(".staging-killed/requests/dt=2024-01-31")).unwrap();
+        fs::write(
+            out.join(".staging-killed/requests/dt=2024-01-31/part-00000.parquet"),
+            "x",
+        )
+        .unwrap();
+        fs::create_dir(out.join(".staging-dead")).unwrap();
+        fs::write(
+            out.join(".staging-dead/owner"),
+            format!("{}\ngatelog\n", u32::MAX),
+        )
+        .unwrap();
+        fs::write(out.join(".staging-file"), "x").unwrap();
+        let w = DatasetWriter::create(&out, opts("r2")).unwrap();
+        assert_eq!(w.stale_staging_removed(), 3);
+        assert_eq!(
+            names(&out),
+            [
+                ".staging-r2",
+                "_manifest.json",
+                "authorizer_invocations",
+                "requests",
+                "summary.json"
+            ]
+        );
+        // While r2 lives, a second run on the same dataset is refused.
+        let err = DatasetWriter::create(&out, opts("r3")).err().unwrap();
+        assert!(
+            matches!(err, SinkError::Busy { pid, .. } if pid == std::process::id()),
+            "{err}"
+        );
+        assert!(!err.is_usage());
+        drop(w);
+        assert!(!out.join(".staging-r2").exists());
+        let w = DatasetWriter::create(&out, opts("r3")).unwrap();
+        assert_eq!(w.stale_staging_removed(), 0);
+        w.abort();
+        assert_eq!(ids(&out.join("requests/dt=2024-01-31")), ["a"]);
+    }
+
+    #[test]
+    fn abort_leaves_the_previous_dataset_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        run(&out, opts("r1"), &[req("old", Some(DAY1))]);
+        let before = fs::read(out.join(MANIFEST)).unwrap();
+        for overwrite in [false, true] {
+            let o = DatasetOptions {
+                overwrite,
+                ..opts("r2")
+            };
+            let mut w = DatasetWriter::create(&out, o).unwrap();
+            w.write_requests([req("new", Some(DAY1)), req("new2", Some(DAY2))].iter())
+                .unwrap();
+            w.write_file("summary.json", b"new").unwrap();
+            assert!(w.staging_dir().join("requests/dt=2024-01-31").is_dir());
+            w.abort();
+            assert_eq!(
+                names(&out),
+                [
+                    "_manifest.json",
+                    "authorizer_invocations",
+                    "requests",
+                    "summary.json"
+                ]
+            );
+            assert_eq!(names(&out.join("requests")), ["dt=2024-01-31"]);
+            assert_eq!(ids(&out.join("requests/dt=2024-01-31")), ["old"]);
+            assert_eq!(fs::read(out.join("summary.json")).unwrap(), b"{}");
+            assert_eq!(fs::read(out.join(MANIFEST)).unwrap(), before);
+        }
+    }
+
+    #[test]
+    fn validates_run_ids_and_file_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        for bad in ["", "../x", "a/b", ".hidden", &"x".repeat(65)] {
+            let err = DatasetWriter::create(&out, opts(bad)).err().unwrap();
+            assert!(
+                matches!(err, SinkError::InvalidRunId { .. }),
+                "{bad}: {err}"
+            );
+        }
+        let mut w = DatasetWriter::create(&out, opts("r1")).unwrap();
+        for bad in ["", "a/b", "..", ".x", "_manifest.json", "requests"] {
+            let err = w.write_file(bad, b"x").err().unwrap();
+            assert!(
+                matches!(err, SinkError::InvalidFileName { .. }),
+                "{bad}: {err}"
+            );
+        }
+        w.write_file("rejects.ndjson", b"1").unwrap();
+        w.write_file("rejects.ndjson", b"2").unwrap();
+        let report = w.commit(&json!("not an object")).unwrap();
+        assert_eq!(report.files, ["rejects.ndjson"]);
+        assert_eq!(fs::read(out.join("rejects.ndjson")).unwrap(), b"2");
+        let m = manifest(&out);
+        assert_eq!(m["run"], "not an object");
+        assert_eq!(m["dataset"]["partitions"], json!([]));
+    }
+
+    #[test]
+    fn read_back_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("not.parquet");
+        fs::write(&path, "hello").unwrap();
+        let err = read_back(&path).unwrap_err();
+        assert!(matches!(err, SinkError::Read { .. }));
+        assert!(err.to_string().contains("not.parquet"), "{err}");
+    }
+}

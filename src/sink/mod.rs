@@ -1,0 +1,4 @@
+//! Sinks: the dataset directory (Parquet tables, staging, atomic commit) and its files.
+
+pub mod dataset;
+pub mod parquet;

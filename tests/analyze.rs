@@ -1,0 +1,126 @@
+//! The analyze command as a user meets it: usage errors, the dataset layout, reruns.
+
+use crate::util::{analyze, fixtures, gatelog, parts, rows, tmp};
+
+#[test]
+fn no_input_is_a_usage_error_that_suggests_the_sample() {
+    let o = gatelog(&["analyze", "--out", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("gatelog analyze sample-data"));
+}
+
+#[test]
+fn missing_path_is_a_usage_error() {
+    let dir = tmp();
+    let o = analyze(&[dir.path().join("nope")], &dir.path().join("out"), &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nope"));
+}
+
+#[test]
+fn unwritable_or_foreign_out_is_a_usage_error() {
+    let dir = tmp();
+    let foreign = dir.path().join("foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("precious.txt"), "keep me").unwrap();
+    let o = analyze(&[fixtures().join("access/enhanced.jsonl")], &foreign, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("precious.txt")).unwrap(),
+        "keep me"
+    );
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let o = analyze(
+        &[fixtures().join("access/enhanced.jsonl")],
+        &file.join("out"),
+        &[],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn dataset_layout_summary_and_rerun() {
+    let dir = tmp();
+    let out = dir.path().join("out");
+    let inputs = [
+        fixtures().join("access/enhanced.jsonl"),
+        fixtures().join("lambda"),
+    ];
+    let o = analyze(&inputs, &out, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("40 requests, 16 denied (15 refused"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("authorizer_cached_deny"), "{stdout}");
+    assert!(out.join("_manifest.json").is_file());
+    assert!(out.join("rejects.ndjson").is_file());
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["requests"], 40);
+    assert_eq!(summary["denied"], 16);
+    assert_eq!(summary["authorizer"]["invocations"], 12);
+    assert_eq!(summary["authorizer"]["matched"], 12);
+    let p = parts(&out, "requests");
+    assert_eq!(p.len(), 1);
+    assert!(
+        p[0].to_string_lossy()
+            .contains("requests/dt=2025-10-14/part-"),
+        "{p:?}"
+    );
+    // Rows are sorted by request time.
+    let times: Vec<String> = rows(&out, "requests")
+        .iter()
+        .map(|r| r["request_time"].clone().unwrap())
+        .collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert_eq!(times, sorted);
+    // A partition of another day stays; this run's partition is replaced, not duplicated.
+    let other = out.join("requests/dt=2020-01-01");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::copy(&p[0], other.join("part-00000.parquet")).unwrap();
+    let o = analyze(&inputs, &out, &["--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(other.join("part-00000.parquet").is_file());
+    assert_eq!(
+        rows(&out, "requests").len(),
+        80,
+        "40 of this run + 40 in the untouched partition"
+    );
+    assert!(std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .all(|e| !e.file_name().to_string_lossy().starts_with(".staging")));
+}
+
+#[test]
+fn json_flag_prints_the_summary_to_stdout() {
+    let dir = tmp();
+    let o = analyze(
+        &[fixtures().join("access/enhanced.jsonl")],
+        &dir.path().join("out"),
+        &["--json"],
+    );
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is JSON");
+    assert_eq!(v["refused"], 15);
+    assert_eq!(v["schema_version"], 1);
+}
