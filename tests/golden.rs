@@ -374,3 +374,47 @@ fn thread_count_does_not_change_the_output() {
         "Parquet differs between --threads 1 and 2"
     );
 }
+
+#[test]
+fn console_clf_csv_and_xml_give_the_same_answers() {
+    let mut answers = Vec::new();
+    for f in ["console-clf.log", "console-csv.csv", "console-xml.xml"] {
+        let dir = tmp();
+        let out = dir.path().join("out");
+        let o = analyze(&[fixtures().join("access").join(f)], &out, &["--quiet"]);
+        assert!(
+            o.status.success(),
+            "{f}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let m = by_id(&rows(&out, "requests"));
+        assert_eq!(m.len(), 40, "{f}");
+        let a: Vec<(String, Option<String>, Option<String>, Option<String>)> = m
+            .iter()
+            .map(|(id, r)| {
+                let g = |k: &str| get(r, k).map(str::to_string);
+                (
+                    id.clone(),
+                    g("denial_class"),
+                    g("confidence"),
+                    g("candidates"),
+                )
+            })
+            .collect();
+        // Status only: never high, and #11 / #12 (identical records) get the same answer.
+        assert!(a.iter().all(|x| x.2.as_deref() != Some("high")), "{f}");
+        let find = |id: &str| a.iter().find(|x| x.0 == id).unwrap().clone();
+        let (e, c) = (
+            find("3e63d9a0-0376-4989-ad1b-e7156c9bf3e7"),
+            find("5ca127f3-08c9-49e3-80f5-0029a0786f04"),
+        );
+        assert_eq!((e.1, e.3), (c.1, c.3), "{f}");
+        assert_eq!(
+            find("05bdcdb4-8409-419b-adc3-bcff3248e786").1.as_deref(),
+            Some("missing_authentication_token")
+        );
+        answers.push(a);
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0], answers[2]);
+}

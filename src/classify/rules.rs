@@ -79,6 +79,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["WAF_FILTERED"],
         statuses: &[403, 429],
         conds: &[
+            Invoked(false),
             NotEq(WafResponseCode, "WAF_ALLOW"),
             NotEq(WafStatus, "200"),
             Set(ResourcePath),
@@ -97,6 +98,7 @@ pub const RULES: &[Rule] = &[
         response_types: ACCESS_DENIED,
         statuses: &[403],
         conds: &[
+            Invoked(false),
             MsgHas("is not authorized to perform"),
             MsgHas("explicit deny"),
             MsgLacks("identity-based policy"),
@@ -130,6 +132,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["MISSING_AUTHENTICATION_TOKEN"],
         statuses: &[403],
         conds: &[
+            Invoked(false),
             Dash(ResourcePath),
             Dash(AuthenticateStatus),
             Dash(AuthorizerStatus),
@@ -145,6 +148,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["MISSING_AUTHENTICATION_TOKEN"],
         statuses: &[403],
         conds: &[
+            Invoked(false),
             Set(ResourcePath),
             Dash(Caller),
             Dash(AuthorizerStatus),
@@ -159,6 +163,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["INVALID_SIGNATURE"],
         statuses: &[403],
         conds: &[
+            Invoked(false),
             MsgHas("ignature"),
             Set(ResourcePath),
             Dash(Caller),
@@ -175,6 +180,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["EXPIRED_TOKEN"],
         statuses: &[403],
         conds: &[
+            Invoked(false),
             MsgHas("expired"),
             Set(ResourcePath),
             Dash(Caller),
@@ -191,6 +197,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["ACCESS_DENIED", "UNRECOGNIZED_CLIENT", "INVALID_SIGNATURE"],
         statuses: &[403],
         conds: &[
+            Invoked(false),
             MsgHas("security token included in the request is invalid"),
             Set(ResourcePath),
             Dash(Caller),
@@ -207,6 +214,7 @@ pub const RULES: &[Rule] = &[
         response_types: ACCESS_DENIED,
         statuses: &[403],
         conds: &[
+            Set(ResourcePath),
             MsgHas("not authorized to access this resource with an explicit deny"),
             Eq(AuthorizerStatus, "200"),
             Invoked(true),
@@ -221,6 +229,7 @@ pub const RULES: &[Rule] = &[
         response_types: ACCESS_DENIED,
         statuses: &[403],
         conds: &[
+            Set(ResourcePath),
             MsgHas("not authorized to access this resource with an explicit deny"),
             Eq(AuthorizerStatus, "200"),
             Invoked(false),
@@ -234,6 +243,7 @@ pub const RULES: &[Rule] = &[
         response_types: ACCESS_DENIED,
         statuses: &[403],
         conds: &[
+            Set(ResourcePath),
             MsgHas("not authorized to access this resource"),
             MsgLacks("explicit deny"),
             Eq(AuthorizerStatus, "200"),
@@ -248,6 +258,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["UNAUTHORIZED"],
         statuses: &[401],
         conds: &[
+            Set(ResourcePath),
             Eq(AuthorizerStatus, "401"),
             Invoked(false),
             Dash(IntegrationStatus),
@@ -260,6 +271,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["UNAUTHORIZED"],
         statuses: &[401],
         conds: &[
+            Set(ResourcePath),
             Eq(AuthorizerStatus, "401"),
             Invoked(true),
             DecisionIn(&[Decision::Unauthorized]),
@@ -273,6 +285,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE"],
         statuses: &[500],
         conds: &[
+            Set(ResourcePath),
             Eq(AuthorizerStatus, "500"),
             DecisionIn(&[Decision::Error, Decision::Allow, Decision::Deny]),
             Dash(IntegrationStatus),
@@ -284,7 +297,11 @@ pub const RULES: &[Rule] = &[
         class: Class::AuthorizerTimeout,
         response_types: &["AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE"],
         statuses: &[500],
-        conds: &[EqOrDash(AuthorizerStatus, "500"), Dash(IntegrationStatus)],
+        conds: &[
+            Set(ResourcePath),
+            EqOrDash(AuthorizerStatus, "500"),
+            Dash(IntegrationStatus),
+        ],
         requires: &[DecisionIn(&[Decision::Timeout])],
         body: Body::Exact(&[16]),
     },
@@ -317,6 +334,7 @@ pub const RULES: &[Rule] = &[
         response_types: ACCESS_DENIED,
         statuses: &[403],
         conds: &[
+            Invoked(false),
             MsgHas("is not authorized to perform"),
             MsgLacks("User: anonymous"),
             MsgLacks("resource-based policy"),
@@ -347,7 +365,11 @@ pub const RULES: &[Rule] = &[
         class: Class::Throttled,
         response_types: &["THROTTLED"],
         statuses: &[429],
-        conds: &[Dash(IntegrationStatus), DecisionIn(ALLOWED)],
+        conds: &[
+            Set(ResourcePath),
+            Dash(IntegrationStatus),
+            DecisionIn(ALLOWED),
+        ],
         requires: &[],
         body: Body::Exact(&[31]),
     },
@@ -355,7 +377,11 @@ pub const RULES: &[Rule] = &[
         class: Class::QuotaExceeded,
         response_types: &["QUOTA_EXCEEDED"],
         statuses: &[429],
-        conds: &[Dash(IntegrationStatus), DecisionIn(ALLOWED)],
+        conds: &[
+            Set(ResourcePath),
+            Dash(IntegrationStatus),
+            DecisionIn(ALLOWED),
+        ],
         requires: &[],
         body: Body::Exact(&[28]),
     },
