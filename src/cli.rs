@@ -24,6 +24,8 @@ pub const EXIT_HELP: &str = "Exit status: 0 done; 1 failed, or no log found in t
 pub enum Command {
     /// Read log exports, classify every denied request, write the dataset and a summary.
     Analyze(AnalyzeArgs),
+    /// Write a synthetic incident (access, authorizer and execution logs) in any container.
+    Generate(GenerateArgs),
 }
 
 /// Log kinds a user can force.

@@ -13,6 +13,7 @@
 
 pub mod classify;
 pub mod cli;
+pub mod generate;
 pub mod input;
 pub mod join;
 pub mod model;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 
-use gatelog::cli::{AnalyzeArgs, Cli, Command, CompressionArg, KindArg};
+use gatelog::cli::{AnalyzeArgs, Cli, Command, CompressionArg, GenerateArgs, KindArg};
 use gatelog::input::ContainerKind;
 use gatelog::model::LogKind;
 use gatelog::pipeline::{self, AnalyzeOptions, PipelineError};
@@ -36,6 +36,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(a) => analyze(a),
+        Command::Generate(g) => generate(g),
     };
     match result {
         Ok(code) => code,
@@ -186,5 +187,32 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(3));
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn generate(g: GenerateArgs) -> anyhow::Result<ExitCode> {
+    let container = match &g.container {
+        None => None,
+        Some(c) => Some(gatelog::generate::Container::from_name(c).ok_or_else(|| {
+            usage(format!(
+                "--container {c}: one of s3-export, cli-json, firehose, lines"
+            ))
+        })?),
+    };
+    let report = gatelog::generate::generate(&gatelog::generate::GenerateOptions {
+        requests: g.requests,
+        out: g.out.clone(),
+        seed: g.seed,
+        container,
+        gzip: g.gzip,
+    })
+    .with_context(|| format!("generating into {}", g.out.display()))?;
+    eprintln!(
+        "gatelog: wrote {} requests in {} files ({} bytes) to {}",
+        report.requests,
+        report.files.len(),
+        report.bytes,
+        g.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

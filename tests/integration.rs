@@ -6,3 +6,4 @@ mod util;
 mod analyze;
 mod bad_input;
 mod golden;
+mod sample_data;

@@ -3,17 +3,7 @@
 //! where a timestamp is expected. Message-internal timestamps (Lambda's, the access log's
 //! `requestTime`) are the records stage's business, not this file's.
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
+use crate::time::days_from_civil;
 
 /// `n` ASCII digits at `b[at..]` as a number.
 fn digits(b: &[u8], at: usize, n: usize) -> Option<u32> {
