@@ -534,7 +534,10 @@ pub fn analyze(
     let mut inv_rows: Vec<InvocationRow> = invocations
         .into_iter()
         .zip(invocation_links)
-        .map(|(invocation, link)| {
+        .map(|(mut invocation, link)| {
+            invocation.error_message = invocation
+                .error_message
+                .map(|m| redact::scrub(&m).into_owned());
             let source_file = files
                 .get(invocation.origin.file as usize)
                 .map(|f| f.display.clone())

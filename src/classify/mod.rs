@@ -703,3 +703,121 @@ mod tests {
         assert_eq!(c.confidence, Some(Confidence::Low));
     }
 }
+
+#[cfg(test)]
+mod rule_tests {
+    //! One test per rule the shared sample does not exercise.
+    use super::*;
+    use crate::model::Origin;
+    use crate::records::access::{AccessParser, Parsed};
+
+    fn run(json: &str, inv: Option<(&Invocation, MatchMethod)>) -> Classification {
+        let mut p = AccessParser::new(None);
+        let Parsed::Record(r) = p.parse(json, Origin::default()).unwrap() else {
+            panic!("{json}")
+        };
+        classify(&Facts {
+            access: &r,
+            invocation: inv,
+            authorizer_log_covers: false,
+        })
+    }
+
+    #[test]
+    fn iam_unsigned_on_a_matched_route() {
+        let c = run(
+            r#"{"requestId":"x","status":"403","resourcePath":"/settlements","caller":"-","error-responseType":"MISSING_AUTHENTICATION_TOKEN","error-message":"Missing Authentication Token","authorizer-status":"-","authorizer-requestId":"-","integration-status":"-"}"#,
+            None,
+        );
+        assert_eq!(c.class, Some(Class::IamUnsigned));
+        assert_eq!(c.phase, Some(Phase::Authentication));
+    }
+
+    #[test]
+    fn iam_token_invalid() {
+        let c = run(
+            r#"{"requestId":"x","status":"403","resourcePath":"/s","caller":"-","error-responseType":"ACCESS_DENIED","error-message":"The security token included in the request is invalid.","authorizer-status":"-","authorizer-requestId":"-","integration-status":"-"}"#,
+            None,
+        );
+        assert_eq!(c.class, Some(Class::IamTokenInvalid));
+        assert_eq!(c.confidence, Some(Confidence::High));
+    }
+
+    #[test]
+    fn resource_policy_implicit_deny() {
+        let c = run(
+            r#"{"requestId":"x","status":"403","resourcePath":"/p","error-responseType":"ACCESS_DENIED","error-message":"User: anonymous is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-2:********4321:abc/live/GET/p because no resource-based policy allows the execute-api:Invoke action","integration-status":"-"}"#,
+            None,
+        );
+        assert_eq!(c.class, Some(Class::ResourcePolicyImplicitDeny));
+    }
+
+    #[test]
+    fn arn_caller_with_explicit_deny_leaves_iam_and_resource_policy() {
+        let c = run(
+            r#"{"requestId":"x","status":"403","resourcePath":"/p","caller":"AROA:jdoe","error-responseType":"ACCESS_DENIED","error-message":"User: arn:aws:sts::1:assumed-role/r/jdoe is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-2:********4321:abc/live/GET/p with an explicit deny","authorizer-status":"-","authorizer-requestId":"-","integration-status":"-"}"#,
+            None,
+        );
+        assert_eq!(
+            c.candidates,
+            vec![Class::ResourcePolicyExplicitDeny, Class::IamPolicyDeny]
+        );
+        assert_eq!(c.phase, Some(Phase::Unknown));
+    }
+
+    #[test]
+    fn authorizer_timeout_needs_the_invocation() {
+        let rec = r#"{"requestId":"x","status":"500","resourcePath":"/p","error-responseType":"AUTHORIZER_CONFIGURATION_ERROR","authorizer-status":"500","authorizer-requestId":"l1","integration-status":"-"}"#;
+        assert_eq!(
+            run(rec, None).class,
+            Some(Class::AuthorizerConfigurationError)
+        );
+        let inv = Invocation {
+            lambda_request_id: "l1".into(),
+            decision: Some(Decision::Timeout),
+            ..Default::default()
+        };
+        let c = run(rec, Some((&inv, MatchMethod::AuthorizerRequestId)));
+        assert_eq!(c.class, Some(Class::AuthorizerTimeout));
+        assert_eq!(c.confidence, Some(Confidence::High));
+    }
+
+    #[test]
+    fn jwt_classes_need_an_http_api_authorizer_error() {
+        let c = run(
+            r#"{"requestId":"x","status":"401","routeKey":"GET /pets","error-responseType":"UNAUTHORIZED","authorizer-error":"JWT token is expired"}"#,
+            None,
+        );
+        assert!(c.candidates.contains(&Class::JwtUnauthorized), "{c:?}");
+        let c = run(
+            r#"{"requestId":"x","status":"403","routeKey":"GET /pets","error-responseType":"ACCESS_DENIED","authorizer-error":"Insufficient scope"}"#,
+            None,
+        );
+        assert!(c.candidates.contains(&Class::JwtInsufficientScope), "{c:?}");
+    }
+
+    #[test]
+    fn waf_custom_429_and_out_of_scope_statuses() {
+        let c = run(
+            r#"{"requestId":"x","status":"429","resourcePath":"/p","waf-response":"WAF_BLOCK","error-responseType":"WAF_FILTERED"}"#,
+            None,
+        );
+        assert_eq!(c.class, Some(Class::WafBlock));
+        let c = run(
+            r#"{"requestId":"x","status":"504","error-responseType":"INTEGRATION_TIMEOUT"}"#,
+            None,
+        );
+        assert!(!c.denied, "integration failures are out of scope");
+        let c = run(r#"{"requestId":"x","status":"404"}"#, None);
+        assert!(!c.denied);
+    }
+
+    #[test]
+    fn cognito_unauthorized_only_on_a_cognito_message() {
+        let c = run(
+            r#"{"requestId":"x","status":"401","resourcePath":"/p","error-responseType":"UNAUTHORIZED","error-message":"Unauthorized"}"#,
+            None,
+        );
+        assert!(!c.candidates.contains(&Class::CognitoUnauthorized));
+    }
+}
