@@ -110,4 +110,21 @@ fn analyze_matches_the_generated_truth() {
         Some(beta_denied),
         truth["per_stage"]["beta"]["denied"].as_u64()
     );
+    // The sample plants realistic bearer JWTs in authorizer events: none may leave the tool.
+    assert!(truth["unredacted_tokens"].as_u64().unwrap_or(0) > 0);
+    let invocations = crate::util::rows(&out, "authorizer_invocations");
+    for r in rows.iter().chain(invocations.iter()) {
+        for v in r.values().flatten() {
+            assert!(!v.contains("eyJ"), "token in output: {v}");
+        }
+    }
+    for f in ["rejects.ndjson", "summary.json", "_manifest.json"] {
+        assert!(
+            !std::fs::read_to_string(out.join(f))
+                .unwrap()
+                .contains("eyJ"),
+            "{f}"
+        );
+    }
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("eyJ"));
 }
