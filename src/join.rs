@@ -14,7 +14,7 @@ use crate::records::vars::Var;
 /// A request with what was joined to it.
 #[derive(Debug)]
 pub struct Joined {
-    /// Index into [`JoinOutput::requests`]'s source records.
+    /// The request's access record (the smallest origin among identical duplicates).
     pub access: AccessRecord,
     /// Index of the joined invocation in [`JoinOutput::invocations`] and the link.
     pub invocation: Option<(usize, MatchMethod)>,

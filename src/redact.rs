@@ -72,7 +72,7 @@ pub fn scrub(s: &str) -> Cow<'_, str> {
             i = start + n;
             continue;
         }
-        if let Some((key_end, val_start, val_end)) = secret_assignment(b, i) {
+        if let Some((val_start, val_end)) = secret_assignment(b, i) {
             out.push_str(&s[i..val_start]);
             let val = &b[val_start..val_end];
             if already_masked(val) || val.starts_with(b"Bearer ") || val.starts_with(b"bearer ") {
@@ -81,7 +81,6 @@ pub fn scrub(s: &str) -> Cow<'_, str> {
             } else {
                 out.push_str(MASK);
             }
-            let _ = key_end;
             i = val_end;
             continue;
         }
@@ -100,8 +99,8 @@ fn contains_secret_key(b: &[u8]) -> bool {
 }
 
 /// At `i`, a secret key followed by `":"`, `=`, `: ` or `': '` and a value: returns
-/// (end of key, start of value, end of value).
-fn secret_assignment(b: &[u8], i: usize) -> Option<(usize, usize, usize)> {
+/// (start of value, end of value).
+fn secret_assignment(b: &[u8], i: usize) -> Option<(usize, usize)> {
     // The key must start at a word boundary.
     if i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'-' || b[i - 1] == b'.') {
         return None;
@@ -109,7 +108,7 @@ fn secret_assignment(b: &[u8], i: usize) -> Option<(usize, usize, usize)> {
     SECRET_KEYS.iter().find_map(|key| assignment_of(b, i, key))
 }
 
-fn assignment_of(b: &[u8], i: usize, key: &str) -> Option<(usize, usize, usize)> {
+fn assignment_of(b: &[u8], i: usize, key: &str) -> Option<(usize, usize)> {
     if b.len() < i + key.len() || !b[i..i + key.len()].eq_ignore_ascii_case(key.as_bytes()) {
         return None;
     }
@@ -155,7 +154,7 @@ fn assignment_of(b: &[u8], i: usize, key: &str) -> Option<(usize, usize, usize)>
             k
         }
     };
-    (end > start).then_some((i + key.len(), start, end))
+    (end > start).then_some((start, end))
 }
 
 #[cfg(test)]

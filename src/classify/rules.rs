@@ -408,14 +408,6 @@ pub fn is_denial_response_type(rt: &str) -> bool {
     RULES.iter().any(|r| r.response_types.contains(&rt))
 }
 
-/// The rule of a class.
-pub fn rule(class: Class) -> &'static Rule {
-    RULES
-        .iter()
-        .find(|r| r.class == class)
-        .expect("every class has a rule")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

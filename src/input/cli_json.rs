@@ -223,39 +223,17 @@ pub(crate) fn for_each_element<R: BufRead>(
 
 /// Parses one `events[]` element and yields it.
 fn element(bytes: &mut [u8], origin: Origin, ctx: &mut Ctx, on: &mut dyn FnMut(Frame<'_>)) {
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            on(Frame::Reject(invalid_utf8(
-                origin,
-                origin.offset + e.valid_up_to() as u64,
-                bytes,
-            )));
-            return;
-        }
-    };
-    let ev: CliEvent<'_> = match serde_json::from_str(text) {
-        Ok(ev) => ev,
-        Err(e) => {
-            on(Frame::Reject(malformed_json(
-                origin,
-                "CLI JSON event",
-                &e,
-                bytes,
-            )));
-            return;
-        }
+    let bytes: &[u8] = bytes;
+    let Some(ev) = decode_element::<CliEvent<'_>>(bytes, origin, "CLI JSON event", on) else {
+        return;
     };
     let Some(message) = ev.message.as_deref() else {
-        on(Frame::Reject(Reject {
+        on(Frame::Reject(missing_field(
             origin,
-            reason: RejectReason::MalformedContainer,
-            detail: format!(
-                "the CLI JSON event at line {} has no `message`; skipped",
-                origin.line
-            ),
-            excerpt: excerpt(bytes),
-        }));
+            "CLI JSON event",
+            "message",
+            bytes,
+        )));
         return;
     };
     let group = ctx.path_group.clone();
@@ -270,6 +248,44 @@ fn element(bytes: &mut [u8], origin: Origin, ctx: &mut Ctx, on: &mut dyn FnMut(F
             origin,
         },
     );
+}
+
+/// Decodes one element of a JSON container (`what` names it in rejects). Invalid UTF-8 or
+/// JSON becomes a reject and `None`.
+pub(crate) fn decode_element<'a, T: serde::Deserialize<'a>>(
+    bytes: &'a [u8],
+    origin: Origin,
+    what: &str,
+    on: &mut dyn FnMut(Frame<'_>),
+) -> Option<T> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = origin.offset + e.valid_up_to() as u64;
+            on(Frame::Reject(invalid_utf8(origin, at, bytes)));
+            return None;
+        }
+    };
+    match serde_json::from_str(text) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            on(Frame::Reject(malformed_json(origin, what, &e, bytes)));
+            None
+        }
+    }
+}
+
+/// The reject for a JSON element that lacks the field holding the message.
+pub(crate) fn missing_field(origin: Origin, what: &str, field: &str, bytes: &[u8]) -> Reject {
+    Reject {
+        origin,
+        reason: RejectReason::MalformedContainer,
+        detail: format!(
+            "the {what} at line {} has no `{field}`; skipped",
+            origin.line
+        ),
+        excerpt: excerpt(bytes),
+    }
 }
 
 /// The reject for a JSON element that does not parse.

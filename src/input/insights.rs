@@ -12,9 +12,9 @@ use std::io::{self, BufRead};
 use memchr::{memchr, memchr2};
 use serde::Deserialize;
 
-use super::cli_json::{damage, for_each_element, malformed_json, Damage};
+use super::cli_json::{damage, decode_element, for_each_element, missing_field, Damage};
 use super::jsonscan::JsonScanner;
-use super::linereader::{invalid_utf8, LineItem, LineReader, MAX_LINE_BYTES};
+use super::linereader::{LineItem, LineReader, MAX_LINE_BYTES};
 use super::{skip, strip_newline, timestamp, Ctx, Frame};
 use crate::model::{excerpt, Event, Origin, Reject, RejectReason};
 
@@ -324,36 +324,17 @@ fn nonempty<'a>(s: &'a Option<Cow<'_, str>>) -> Option<&'a str> {
 }
 
 fn row(bytes: &mut [u8], origin: Origin, ctx: &mut Ctx, on: &mut dyn FnMut(Frame<'_>)) {
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let at = origin.offset + e.valid_up_to() as u64;
-            on(Frame::Reject(invalid_utf8(origin, at, bytes)));
-            return;
-        }
-    };
-    let row: Row<'_> = match serde_json::from_str(text) {
-        Ok(r) => r,
-        Err(e) => {
-            on(Frame::Reject(malformed_json(
-                origin,
-                "Insights JSON row",
-                &e,
-                bytes,
-            )));
-            return;
-        }
+    let bytes: &[u8] = bytes;
+    let Some(row) = decode_element::<Row<'_>>(bytes, origin, "Insights JSON row", on) else {
+        return;
     };
     let Some(message) = row.message.as_deref() else {
-        on(Frame::Reject(Reject {
+        on(Frame::Reject(missing_field(
             origin,
-            reason: RejectReason::MalformedContainer,
-            detail: format!(
-                "the Insights JSON row at line {} has no `@message`; skipped",
-                origin.line
-            ),
-            excerpt: excerpt(bytes),
-        }));
+            "Insights JSON row",
+            "@message",
+            bytes,
+        )));
         return;
     };
     let time = nonempty(&row.timestamp).and_then(|t| timestamp::insights(t.as_bytes()));

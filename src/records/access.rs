@@ -291,24 +291,26 @@ impl AccessParser {
         let flat = match serde_json::from_str::<Flat>(json) {
             Ok(f) => f,
             Err(e) => {
-                let repaired = repair_unquoted_dash(json);
-                match repaired.as_deref().map(serde_json::from_str::<Flat>) {
-                    Some(Ok(f)) => return self.build_json(f_owned(f), raw, origin),
-                    _ => {
-                        if looks_like_access_json(json) {
-                            return Err(AccessError::Json(e.to_string()));
-                        }
-                        return Ok(Parsed::NotAccess);
+                if let Some(repaired) = repair_unquoted_dash(json) {
+                    if let Ok(f) = serde_json::from_str::<Flat>(&repaired) {
+                        return self.build_json(f, raw, origin);
                     }
                 }
+                if looks_like_access_json(json) {
+                    return Err(AccessError::Json(e.to_string()));
+                }
+                return Ok(Parsed::NotAccess);
             }
         };
-        if !flat.0.iter().any(|(k, _)| {
+        // Without the stage's format, only an object naming a request id is an access record.
+        let names_an_id = |k: &str| {
             matches!(
                 Var::derive(k),
                 Some(Var::RequestId | Var::ExtendedRequestId)
-            ) || self.user.is_some()
-        }) {
+            )
+        };
+        if flat.0.is_empty() || (self.user.is_none() && !flat.0.iter().any(|(k, _)| names_an_id(k)))
+        {
             return Ok(Parsed::NotAccess);
         }
         self.build_json(flat, raw, origin)
@@ -395,21 +397,6 @@ impl AccessParser {
             _ => Ok(Parsed::NotAccess),
         }
     }
-}
-
-fn f_owned(f: Flat<'_>) -> Flat<'static> {
-    Flat(
-        f.0.into_iter()
-            .map(|(k, v)| {
-                let v = match v {
-                    Scalar::Str(s) => Scalar::Str(Cow::Owned(s.into_owned())),
-                    Scalar::Null => Scalar::Null,
-                    Scalar::Nested(s) => Scalar::Nested(s),
-                };
-                (Cow::Owned(k.into_owned()), v)
-            })
-            .collect(),
-    )
 }
 
 fn finish(rec: AccessRecord) -> Result<Parsed, AccessError> {
