@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::model::{Invocation, MatchMethod};
 use crate::records::access::AccessRecord;
+use crate::records::execution::ExecFacts;
 use crate::records::vars::Var;
 
 /// A request with what was joined to it.
@@ -20,6 +21,8 @@ pub struct Joined {
     pub invocation: Option<(usize, MatchMethod)>,
     /// The authorizer's log covers the request and shows no invocation that could be its own.
     pub authorizer_log_covers: bool,
+    /// What the execution log says about the request.
+    pub exec: Option<ExecFacts>,
 }
 
 /// What the join produced.
@@ -48,8 +51,14 @@ fn compatible(a: Option<&str>, b: Option<&str>) -> bool {
     }
 }
 
-/// Joins access records (in run order) with invocation parts (in run order).
-pub fn join(access: Vec<AccessRecord>, invocation_parts: Vec<Invocation>) -> JoinOutput {
+/// Joins access records (in run order) with invocation parts and execution-log facts (in run
+/// order). A request the execution log knows but no access record names becomes a request of
+/// its own.
+pub fn join(
+    access: Vec<AccessRecord>,
+    invocation_parts: Vec<Invocation>,
+    exec_parts: Vec<(String, ExecFacts)>,
+) -> JoinOutput {
     let mut out = JoinOutput::default();
 
     // 1. Requests: one per key; identical records or a shared extended id are one request.
@@ -81,6 +90,52 @@ pub fn join(access: Vec<AccessRecord>, invocation_parts: Vec<Invocation>) -> Joi
         }
         by_id.entry(id).or_default().push(requests.len());
         requests.push(rec);
+    }
+
+    // 1b. Execution-log facts: merge per (request id, api/stage), attach to the request with
+    // that key, or stand for a request the access log does not have.
+    let mut merged: BTreeMap<(String, Option<(String, String)>), ExecFacts> = BTreeMap::new();
+    for (id, f) in exec_parts {
+        match merged.entry((id, f.api_stage.clone())) {
+            std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().merge(f),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(f);
+            }
+        }
+    }
+    let mut exec: Vec<Option<ExecFacts>> = Vec::new();
+    exec.resize_with(requests.len(), || None);
+    for ((id, api_stage), f) in merged {
+        let (api, stage) = match &api_stage {
+            Some((a, s)) => (Some(a.as_str()), Some(s.as_str())),
+            None => (None, None),
+        };
+        let found = by_id.get(&id).and_then(|idxs| {
+            idxs.iter().copied().find(|&i| {
+                compatible(requests[i].api_id(), api) && compatible(requests[i].stage(), stage)
+            })
+        });
+        match found {
+            Some(i) => match &mut exec[i] {
+                Some(e) => e.merge(f),
+                slot @ None => *slot = Some(f),
+            },
+            None => {
+                let mut rec = AccessRecord::from_execution(
+                    &id,
+                    f.extended_request_id.as_deref(),
+                    f.method_and_path
+                        .as_ref()
+                        .map(|(m, p)| (m.as_str(), p.as_str())),
+                    f.origin,
+                );
+                rec.log_time_ms = f.first_time_ms;
+                rec.group_api = api_stage.map(|(a, s)| (a.into(), s.into()));
+                by_id.entry(id).or_default().push(requests.len());
+                requests.push(rec);
+                exec.push(Some(f));
+            }
+        }
     }
 
     // 2. Invocations: merge parts by Lambda request id.
@@ -221,12 +276,14 @@ pub fn join(access: Vec<AccessRecord>, invocation_parts: Vec<Invocation>) -> Joi
     out.requests = requests
         .into_iter()
         .zip(links)
-        .map(|(access, invocation)| {
+        .zip(exec)
+        .map(|((access, invocation), exec)| {
             let authorizer_log_covers = invocation.is_none() && covers(&access);
             Joined {
                 access,
                 invocation,
                 authorizer_log_covers,
+                exec,
             }
         })
         .collect();

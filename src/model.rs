@@ -452,6 +452,16 @@ pub struct RequestRow {
     pub authorizer_match_method: Option<String>,
     /// The access-log mapping the record was read with.
     pub access_format: Option<String>,
+    /// The `$context` variables the record's format carries (present or `-`).
+    pub access_vars: Vec<String>,
+    /// The authorizer's log covers the request's time and shows no invocation for it.
+    pub authorizer_log_covers: bool,
+    /// What the execution log established (`client_not_authorized`, `authorizer_invoked`, …).
+    pub exec_facts: Vec<String>,
+    /// `Method completed with status` from the execution log.
+    pub exec_method_status: Option<i32>,
+    /// Execution-log lines of the request; null when the execution log said nothing of it.
+    pub exec_lines: Option<i32>,
     /// Which logs said something about the request: `access`, `authorizer`, `execution`.
     pub sources: Vec<String>,
     /// Access-record keys no known `$context` variable explains.

@@ -17,6 +17,7 @@ use crate::model::{
 };
 use crate::records::access::{AccessParser, AccessRecord, Parsed};
 use crate::records::authorizer::{looks_like_lambda, AuthorizerLog, LambdaLine};
+use crate::records::execution::{self, ExecFacts, ExecutionLog};
 use crate::records::format::Format;
 use crate::records::vars::Var;
 use crate::redact;
@@ -97,6 +98,7 @@ struct FileWork<'a> {
     sticky: Option<LogKind>,
     access: AccessParser,
     authz: AuthorizerLog,
+    exec: ExecutionLog,
     records: Vec<AccessRecord>,
     stats: InputStats,
     rejects: Vec<Reject>,
@@ -110,6 +112,7 @@ struct FileWork<'a> {
 struct FileResult {
     records: Vec<AccessRecord>,
     invocations: Vec<Invocation>,
+    exec: Vec<(String, ExecFacts)>,
     stats: InputStats,
     rejects: Vec<Reject>,
     mappings: BTreeMap<(String, Vec<String>), u64>,
@@ -136,10 +139,7 @@ fn group_api(group: &str) -> Option<(Arc<str>, Arc<str>)> {
 }
 
 fn looks_like_execution(msg: &str) -> bool {
-    msg.starts_with('(')
-        && msg
-            .find(") ")
-            .is_some_and(|i| i > 1 && i < 80 && !msg[1..i].contains(' '))
+    execution::split_line(msg).is_some()
 }
 
 impl<'a> FileWork<'a> {
@@ -191,9 +191,16 @@ impl<'a> FileWork<'a> {
         match kind {
             Some(LogKind::Authorizer) => self.lambda(ev, group),
             Some(LogKind::Execution) => {
-                self.stats.execution_lines += 1;
-                self.lines_ok += 1;
-                self.sticky = Some(LogKind::Execution);
+                let api_stage = group.and_then(group_api);
+                let pair = api_stage.as_ref().map(|(a, s)| (&**a, &**s));
+                if self.exec.push(ev.message, ev.log_time_ms, ev.origin, pair) {
+                    self.stats.execution_lines += 1;
+                    self.lines_ok += 1;
+                    self.sticky = Some(LogKind::Execution);
+                } else {
+                    // A line of an execution-log group without the `(id)` prefix (continuations).
+                    self.skip("execution_other_line");
+                }
             }
             Some(LogKind::Access) | None => self.access(ev, group, kind.is_some()),
         }
@@ -274,6 +281,7 @@ fn process_file(file: &InputFile, opts: &AnalyzeOptions) -> FileResult {
         sticky: None,
         access: AccessParser::new(opts.access_format.clone()),
         authz: AuthorizerLog::new(),
+        exec: ExecutionLog::new(),
         records: Vec::new(),
         stats: InputStats {
             files: 1,
@@ -316,6 +324,7 @@ fn process_file(file: &InputFile, opts: &AnalyzeOptions) -> FileResult {
     FileResult {
         records: w.records,
         invocations: w.authz.finish(),
+        exec: w.exec.finish(),
         stats: w.stats,
         rejects: w.rejects,
         mappings: w.mappings,
@@ -338,6 +347,7 @@ fn request_row(j: &join::Joined, invocations: &[Invocation], files: &[InputFile]
         access: a,
         invocation: inv,
         authorizer_log_covers: j.authorizer_log_covers,
+        exec: j.exec.as_ref(),
     });
     let (request_time_ms, precision) = match a.request_time() {
         Some((t, p)) => (Some(t), Some(p.to_string())),
@@ -346,6 +356,13 @@ fn request_row(j: &join::Joined, invocations: &[Invocation], files: &[InputFile]
     let mut sources = vec!["access".to_string()];
     if inv.is_some() {
         sources.push("authorizer".to_string());
+    }
+    if j.exec.is_some() {
+        sources.push("execution".to_string());
+    }
+    if a.known.0 == 0 {
+        // Known only from the execution log.
+        sources.remove(0);
     }
     let api_id = a
         .api_id()
@@ -432,6 +449,11 @@ fn request_row(j: &join::Joined, invocations: &[Invocation], files: &[InputFile]
         }),
         authorizer_match_method: inv.map(|(_, m)| m.as_str().to_string()),
         access_format: Some(a.mapping.to_string()),
+        access_vars: a.known.iter().map(|v| v.name().to_string()).collect(),
+        authorizer_log_covers: j.authorizer_log_covers,
+        exec_facts: j.exec.as_ref().map(ExecFacts::names).unwrap_or_default(),
+        exec_method_status: j.exec.as_ref().and_then(|e| e.method_status),
+        exec_lines: j.exec.as_ref().map(|e| e.lines as i32),
         sources,
         extra: a.extra.clone(),
         source_file: files
@@ -489,12 +511,14 @@ pub fn analyze(
     let mut stats = InputStats::default();
     let mut records = Vec::new();
     let mut parts = Vec::new();
+    let mut exec_parts = Vec::new();
     let mut rejects: Vec<Reject> = Vec::new();
     let mut mappings = Vec::new();
     for (f, r) in files.iter().zip(results) {
         stats.add(&r.stats);
         records.extend(r.records);
         parts.extend(r.invocations);
+        exec_parts.extend(r.exec);
         rejects.extend(r.rejects);
         for ((mapping, ambiguous_keys), n) in r.mappings {
             mappings.push(MappingUse {
@@ -512,7 +536,7 @@ pub fn analyze(
         duplicate_records,
         conflicting_duplicate_ids,
         duplicate_invocations,
-    } = join::join(records, parts);
+    } = join::join(records, parts, exec_parts);
     timings.insert("join".to_string(), t1.elapsed().as_secs_f64());
 
     let t2 = Instant::now();

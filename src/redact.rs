@@ -46,10 +46,13 @@ fn already_masked(s: &[u8]) -> bool {
 pub fn scrub(s: &str) -> Cow<'_, str> {
     let b = s.as_bytes();
     // Fast path: nothing that could start a secret.
-    let lower_hit = memchr::memmem::find(b, b"eyJ").is_some()
-        || memchr::memmem::find(b, b"earer").is_some()
-        || contains_secret_key(b);
-    if !lower_hit {
+    let lower = b.to_ascii_lowercase();
+    let may_hold_secret = memchr::memmem::find(b, b"eyJ").is_some()
+        || memchr::memmem::find(&lower, b"bearer").is_some()
+        || SECRET_KEYS
+            .iter()
+            .any(|k| memchr::memmem::find(&lower, k.as_bytes()).is_some());
+    if !may_hold_secret {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
@@ -89,13 +92,6 @@ pub fn scrub(s: &str) -> Cow<'_, str> {
         i += ch.len_utf8().max(1);
     }
     Cow::Owned(out)
-}
-
-fn contains_secret_key(b: &[u8]) -> bool {
-    let lower: Vec<u8> = b.iter().map(u8::to_ascii_lowercase).collect();
-    SECRET_KEYS
-        .iter()
-        .any(|k| memchr::memmem::find(&lower, k.as_bytes()).is_some())
 }
 
 /// At `i`, a secret key followed by `":"`, `=`, `: ` or `': '` and a value: returns

@@ -235,7 +235,10 @@ fn every_route_gives_the_same_answer() {
         (
             "lines",
             [
-                vec![fixtures().join("access/enhanced.jsonl")],
+                vec![
+                    fixtures().join("access/enhanced.jsonl"),
+                    fixtures().join("execution/execution.log"),
+                ],
                 lambda_text(),
             ]
             .concat(),
@@ -262,7 +265,12 @@ fn every_route_gives_the_same_answer() {
         let c = comparable(&rows);
         match &reference {
             None => reference = Some(c),
-            Some(r) => assert_eq!(r, &c, "{route} differs from the lines route"),
+            Some(r) => {
+                assert_eq!(r.len(), c.len(), "{route}");
+                for (a, b) in r.iter().zip(&c) {
+                    assert_eq!(a, b, "{route} differs from the lines route");
+                }
+            }
         }
     }
 }
@@ -417,4 +425,93 @@ fn console_clf_csv_and_xml_give_the_same_answers() {
     }
     assert_eq!(answers[0], answers[1]);
     assert_eq!(answers[0], answers[2]);
+}
+
+#[test]
+fn execution_log_alone_decides_what_its_lines_show() {
+    let dir = tmp();
+    let out = dir.path().join("out");
+    let o = analyze(
+        &[fixtures().join("execution/execution.log")],
+        &out,
+        &["--quiet"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = by_id(&rows(&out, "requests"));
+    // 38 request ids have lines; the WAF block and the unknown route have none.
+    assert_eq!(m.len(), 38);
+    for (id, truth, _) in DENIED {
+        let Some(r) = m.get(*id) else {
+            assert!(
+                ["waf_block", "missing_authentication_token"].contains(truth),
+                "{id} missing"
+            );
+            continue;
+        };
+        assert_eq!(get(r, "sources"), Some("execution"), "{id}");
+        assert!(get(r, "exec_facts").is_some(), "{id}");
+        match *truth {
+            // Explicit vs implicit is not in the execution log; the phase is.
+            "resource_policy_explicit_deny" => {
+                assert_eq!(get(r, "denial_class"), None, "{id}");
+                assert_eq!(get(r, "denial_phase"), Some("resource_policy"), "{id}");
+            }
+            // A cache hit and a policy mismatch look alike in one request's lines.
+            "authorizer_cached_deny" | "authorizer_policy_mismatch" => {
+                assert_eq!(get(r, "denial_class"), None, "{id}");
+                assert_eq!(get(r, "denial_phase"), Some("authorizer"), "{id}");
+                assert_eq!(
+                    get(r, "candidates"),
+                    Some("authorizer_cached_deny|authorizer_policy_mismatch"),
+                    "{id}"
+                );
+            }
+            class => {
+                assert_eq!(get(r, "denial_class"), Some(class), "{id}: {r:?}");
+                assert_eq!(get(r, "confidence"), Some("high"), "{id}");
+            }
+        }
+    }
+    let denied = m
+        .values()
+        .filter(|r| get(r, "denied") == Some("true"))
+        .count();
+    assert_eq!(denied, 14);
+}
+
+#[test]
+fn troubleshooting_plus_execution_log_decides_most_classes_high() {
+    let dir = tmp();
+    let out = dir.path().join("out");
+    let inputs = [
+        fixtures().join("access/troubleshooting.jsonl"),
+        fixtures().join("execution/execution.log"),
+    ];
+    let o = analyze(&inputs, &out, &["--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = by_id(&rows(&out, "requests"));
+    assert_eq!(m.len(), 40, "execution lines join the access records");
+    for (id, truth, _) in DENIED {
+        let r = &m[*id];
+        let cands = get(r, "candidates").unwrap_or_default();
+        assert!(
+            cands.split('|').any(|c| c == *truth),
+            "{id}: {truth} not in {cands}"
+        );
+        if get(r, "confidence") == Some("high") {
+            assert_eq!(
+                get(r, "denial_class"),
+                Some(*truth),
+                "{id}: wrong class at high confidence"
+            );
+        }
+    }
+    let high = m
+        .values()
+        .filter(|r| get(r, "confidence") == Some("high"))
+        .count();
+    assert_eq!(high, 11, "every class the execution log shows");
+    let r = &m["3e63d9a0-0376-4989-ad1b-e7156c9bf3e7"];
+    assert_eq!(get(r, "denial_class"), Some("authorizer_explicit_deny"));
+    assert_eq!(get(r, "sources"), Some("access|execution"));
 }

@@ -9,6 +9,7 @@ pub mod taxonomy;
 
 use crate::model::{Decision, Invocation, MatchMethod, Pairs};
 use crate::records::access::AccessRecord;
+use crate::records::execution::ExecFacts;
 use crate::records::vars::Var;
 use rules::{Body, Cond, Rule, RULES};
 pub use taxonomy::{Class, Confidence, Phase};
@@ -23,6 +24,17 @@ pub struct Facts<'a> {
     /// The authorizer's log is in the input, covers this request's time, and has no
     /// unmatched invocation that could be this request's: absence of an invocation is evidence.
     pub authorizer_log_covers: bool,
+    /// What the execution log says about the request, when it has lines for it.
+    pub exec: Option<&'a ExecFacts>,
+}
+
+impl Facts<'_> {
+    /// `$context.status`, else the execution log's `Method completed with status`.
+    fn status(&self) -> Option<i64> {
+        self.access
+            .int(Var::Status)
+            .or_else(|| self.exec.and_then(|e| e.method_status).map(i64::from))
+    }
 }
 
 /// The classifier's answer for one request.
@@ -126,6 +138,25 @@ fn check(f: &Facts, c: &Cond) -> Eval {
             Invoked::Known { .. } => Eval::No,
             Invoked::Unknown => Eval::Unknown(Some(Var::AuthorizerRequestId)),
         },
+        Cond::ExecHas(x) => match f.exec {
+            Some(e) if e.has(x) => Eval::Yes { weak: false },
+            Some(_) => Eval::No,
+            None => Eval::Unknown(None),
+        },
+        Cond::ExecLacks(x) => match f.exec {
+            Some(e) if e.has(x) => Eval::No,
+            Some(_) => Eval::Yes { weak: false },
+            None => Eval::Unknown(None),
+        },
+        Cond::ExecAny(xs) => match f.exec {
+            Some(e) if xs.iter().any(|x| e.has(*x)) => Eval::Yes { weak: false },
+            Some(_) => Eval::No,
+            None => Eval::Unknown(None),
+        },
+        Cond::ExecSilent => match f.exec {
+            Some(_) => Eval::No,
+            None => Eval::Unknown(None),
+        },
         Cond::DecisionIn(ds) => match f.invocation {
             Some((inv, m)) if m.is_exact() => match inv.decision {
                 Some(d) if ds.contains(&d) => Eval::Yes { weak: false },
@@ -148,8 +179,8 @@ struct Checked {
     excluded: bool,
     /// Evidence used was weak (log silence, inferred link).
     weak: bool,
-    /// A decision of the authorizer's own log (exact link) confirmed the class.
-    confirmed_by_log: bool,
+    /// The authorizer's own log (exact link) or an execution-log line confirmed the class.
+    confirmed: bool,
     /// Variables that would have decided.
     unknown: Vec<Var>,
     /// Conditions that held: evidence.
@@ -161,7 +192,7 @@ fn check_rule(f: &Facts, rule: &'static Rule) -> Checked {
         rule,
         excluded: false,
         weak: false,
-        confirmed_by_log: false,
+        confirmed: false,
         unknown: Vec::new(),
         held: Vec::new(),
     };
@@ -170,7 +201,8 @@ fn check_rule(f: &Facts, rule: &'static Rule) -> Checked {
             Eval::No => out.excluded = true,
             Eval::Yes { weak } => {
                 out.weak |= weak;
-                out.confirmed_by_log |= matches!(c, Cond::DecisionIn(_)) && !weak;
+                out.confirmed |=
+                    !weak && matches!(c, Cond::DecisionIn(_) | Cond::ExecHas(_) | Cond::ExecAny(_));
                 out.held.push(*c);
             }
             Eval::Unknown(v) => out.unknown.extend(v),
@@ -195,6 +227,9 @@ fn in_scope(f: &Facts, status: Option<i64>, rt: Option<&str>) -> bool {
     if let Some(rt) = rt {
         return rules::is_denial_response_type(rt);
     }
+    if f.exec.is_some_and(|e| e.shows_refusal()) {
+        return true;
+    }
     match status {
         Some(401 | 403 | 429) => true,
         Some(500) => {
@@ -218,14 +253,19 @@ fn cond_var(c: &Cond) -> Option<Var> {
         | Cond::Has(v, _)
         | Cond::EqStatus(v) => Some(v),
         Cond::MsgHas(_) | Cond::MsgLacks(_) => Some(Var::ErrorMessage),
-        Cond::Invoked(_) | Cond::DecisionIn(_) => None,
+        Cond::Invoked(_)
+        | Cond::DecisionIn(_)
+        | Cond::ExecHas(_)
+        | Cond::ExecLacks(_)
+        | Cond::ExecAny(_)
+        | Cond::ExecSilent => None,
     }
 }
 
 /// Classifies one request.
 pub fn classify(f: &Facts) -> Classification {
     let a = f.access;
-    let status = a.int(Var::Status);
+    let status = f.status();
     let rt_known = a.known.has(Var::ErrorResponseType);
     let rt = a.get(Var::ErrorResponseType);
     if !in_scope(f, status, rt) {
@@ -239,7 +279,7 @@ pub fn classify(f: &Facts) -> Classification {
                 None => r.response_types.is_empty(),
             }
         } else {
-            status.is_some_and(|s| r.statuses.contains(&s))
+            status.is_none_or(|s| r.statuses.contains(&s))
                 || (r.class == Class::WafBlock && a.get(Var::WafResponseCode) == Some("WAF_BLOCK"))
         }
     };
@@ -257,7 +297,7 @@ pub fn classify(f: &Facts) -> Classification {
             evidence.push((k.to_string(), v));
         }
     };
-    if let Some(s) = a.get(Var::Status) {
+    if let Some(s) = status {
         push_ev("status", s.to_string());
     }
     if rt_known {
@@ -272,7 +312,7 @@ pub fn classify(f: &Facts) -> Classification {
     let mut heuristic = None;
     if let [only] = alive.as_slice() {
         class = Some(only.rule.class);
-        let strong = (rt_known && !only.weak) || only.confirmed_by_log;
+        let strong = (rt_known && !only.weak) || only.confirmed;
         confidence = Some(if strong {
             Confidence::High
         } else {
@@ -330,6 +370,13 @@ pub fn classify(f: &Facts) -> Classification {
             "authorizer_log",
             "covers the request time; no invocation for it".into(),
         );
+    }
+    if let Some(e) = f.exec {
+        let mut v = e.names().join(",");
+        if let Some(st) = e.method_status {
+            v.push_str(&format!(" method_status={st}"));
+        }
+        push_ev("execution_log", v);
     }
     if let Some(why) = &heuristic {
         push_ev("heuristic", why.clone());
@@ -555,6 +602,7 @@ mod tests {
             access: r,
             invocation: None,
             authorizer_log_covers: false,
+            exec: None,
         })
     }
 
@@ -651,6 +699,7 @@ mod tests {
             access: &r,
             invocation: Some((&inv, MatchMethod::LoggedRequestContext)),
             authorizer_log_covers: true,
+            exec: None,
         });
         assert_eq!(c.class, Some(Class::AuthorizerExplicitDeny));
         assert_eq!(c.confidence, Some(Confidence::High));
@@ -659,6 +708,7 @@ mod tests {
             access: &r,
             invocation: None,
             authorizer_log_covers: true,
+            exec: None,
         });
         assert_eq!(c.class, Some(Class::AuthorizerCachedDeny));
         assert_eq!(c.confidence, Some(Confidence::Medium));
@@ -667,6 +717,7 @@ mod tests {
             access: &r,
             invocation: None,
             authorizer_log_covers: false,
+            exec: None,
         });
         assert_eq!(c.class, None);
         assert!(
@@ -720,6 +771,7 @@ mod rule_tests {
             access: &r,
             invocation: inv,
             authorizer_log_covers: false,
+            exec: None,
         })
     }
 

@@ -7,6 +7,7 @@
 
 use super::taxonomy::Class;
 use crate::model::Decision;
+use crate::records::execution::Fact;
 use crate::records::vars::Var;
 
 /// One fact a class requires.
@@ -34,6 +35,14 @@ pub enum Cond {
     Invoked(bool),
     /// The joined invocation's decision is one of these.
     DecisionIn(&'static [Decision]),
+    /// The request's execution-log lines establish the fact.
+    ExecHas(Fact),
+    /// The request's execution-log lines do not establish the fact.
+    ExecLacks(Fact),
+    /// The request's execution-log lines establish one of the facts.
+    ExecAny(&'static [Fact]),
+    /// The execution log has no line for the request (only checkable when it has some).
+    ExecSilent,
 }
 
 /// What the default gateway response body's length is for a class (FORMATS.md §2), valid only
@@ -66,6 +75,7 @@ pub struct Rule {
 }
 
 use Cond::*;
+use Fact as F;
 use Var::*;
 
 const ACCESS_DENIED: &[&str] = &["ACCESS_DENIED"];
@@ -79,6 +89,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["WAF_FILTERED"],
         statuses: &[403, 429],
         conds: &[
+            ExecSilent,
             Invoked(false),
             NotEq(WafResponseCode, "WAF_ALLOW"),
             NotEq(WafStatus, "200"),
@@ -98,6 +109,13 @@ pub const RULES: &[Rule] = &[
         response_types: ACCESS_DENIED,
         statuses: &[403],
         conds: &[
+            ExecLacks(F::StartingAuthorizer),
+            ExecLacks(F::IntegrationStarted),
+            ExecAny(&[
+                F::ClientNotAuthorized,
+                F::AnonymousNotAuthorized,
+                F::ExplicitDenyMessage,
+            ]),
             Invoked(false),
             MsgHas("is not authorized to perform"),
             MsgHas("explicit deny"),
@@ -116,6 +134,14 @@ pub const RULES: &[Rule] = &[
         response_types: ACCESS_DENIED,
         statuses: &[403],
         conds: &[
+            ExecLacks(F::StartingAuthorizer),
+            ExecLacks(F::IntegrationStarted),
+            ExecLacks(F::ExplicitDenyMessage),
+            ExecAny(&[
+                F::ClientNotAuthorized,
+                F::AnonymousNotAuthorized,
+                F::ResourcePolicyMessage,
+            ]),
             MsgHas("is not authorized to perform"),
             MsgLacks("explicit deny"),
             MsgLacks("identity-based policy"),
@@ -132,6 +158,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["MISSING_AUTHENTICATION_TOKEN"],
         statuses: &[403],
         conds: &[
+            ExecHas(F::MissingAuthenticationToken),
             Invoked(false),
             Dash(ResourcePath),
             Dash(AuthenticateStatus),
@@ -148,6 +175,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["MISSING_AUTHENTICATION_TOKEN"],
         statuses: &[403],
         conds: &[
+            ExecHas(F::MissingAuthenticationToken),
             Invoked(false),
             Set(ResourcePath),
             Dash(Caller),
@@ -163,6 +191,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["INVALID_SIGNATURE"],
         statuses: &[403],
         conds: &[
+            ExecHas(F::SignatureMismatch),
             Invoked(false),
             MsgHas("ignature"),
             Set(ResourcePath),
@@ -180,6 +209,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["EXPIRED_TOKEN"],
         statuses: &[403],
         conds: &[
+            ExecHas(F::TokenExpired),
             Invoked(false),
             MsgHas("expired"),
             Set(ResourcePath),
@@ -197,6 +227,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["ACCESS_DENIED", "UNRECOGNIZED_CLIENT", "INVALID_SIGNATURE"],
         statuses: &[403],
         conds: &[
+            ExecHas(F::TokenInvalid),
             Invoked(false),
             MsgHas("security token included in the request is invalid"),
             Set(ResourcePath),
@@ -214,6 +245,9 @@ pub const RULES: &[Rule] = &[
         response_types: ACCESS_DENIED,
         statuses: &[403],
         conds: &[
+            ExecHas(F::AuthorizerInvoked),
+            ExecHas(F::ClientNotAuthorized),
+            ExecLacks(F::AuthorizerAllow),
             Set(ResourcePath),
             MsgHas("not authorized to access this resource with an explicit deny"),
             Eq(AuthorizerStatus, "200"),
@@ -229,6 +263,9 @@ pub const RULES: &[Rule] = &[
         response_types: ACCESS_DENIED,
         statuses: &[403],
         conds: &[
+            ExecHas(F::StartingAuthorizer),
+            ExecLacks(F::AuthorizerInvoked),
+            ExecHas(F::ClientNotAuthorized),
             Set(ResourcePath),
             MsgHas("not authorized to access this resource with an explicit deny"),
             Eq(AuthorizerStatus, "200"),
@@ -243,6 +280,9 @@ pub const RULES: &[Rule] = &[
         response_types: ACCESS_DENIED,
         statuses: &[403],
         conds: &[
+            ExecHas(F::StartingAuthorizer),
+            ExecHas(F::ClientNotAuthorized),
+            ExecLacks(F::AuthorizerDeny),
             Set(ResourcePath),
             MsgHas("not authorized to access this resource"),
             MsgLacks("explicit deny"),
@@ -258,6 +298,8 @@ pub const RULES: &[Rule] = &[
         response_types: &["UNAUTHORIZED"],
         statuses: &[401],
         conds: &[
+            ExecHas(F::UnauthorizedRequest),
+            ExecLacks(F::AuthorizerInvoked),
             Set(ResourcePath),
             Eq(AuthorizerStatus, "401"),
             Invoked(false),
@@ -271,6 +313,8 @@ pub const RULES: &[Rule] = &[
         response_types: &["UNAUTHORIZED"],
         statuses: &[401],
         conds: &[
+            ExecHas(F::UnauthorizedRequest),
+            ExecHas(F::AuthorizerInvoked),
             Set(ResourcePath),
             Eq(AuthorizerStatus, "401"),
             Invoked(true),
@@ -285,6 +329,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE"],
         statuses: &[500],
         conds: &[
+            ExecHas(F::ConfigurationError),
             Set(ResourcePath),
             Eq(AuthorizerStatus, "500"),
             DecisionIn(&[Decision::Error, Decision::Allow, Decision::Deny]),
@@ -334,6 +379,8 @@ pub const RULES: &[Rule] = &[
         response_types: ACCESS_DENIED,
         statuses: &[403],
         conds: &[
+            ExecHas(F::UserNotAuthorized),
+            ExecLacks(F::ResourcePolicyMessage),
             Invoked(false),
             MsgHas("is not authorized to perform"),
             MsgLacks("User: anonymous"),
@@ -353,6 +400,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["INVALID_API_KEY"],
         statuses: &[403],
         conds: &[
+            ExecHas(F::ApiKeyRejected),
             Set(ResourcePath),
             Dash(IntegrationStatus),
             NotEq(AuthorizeStatus, "403"),
@@ -366,6 +414,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["THROTTLED"],
         statuses: &[429],
         conds: &[
+            ExecHas(F::ThrottleExceeded),
             Set(ResourcePath),
             Dash(IntegrationStatus),
             DecisionIn(ALLOWED),
@@ -378,6 +427,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["QUOTA_EXCEEDED"],
         statuses: &[429],
         conds: &[
+            ExecHas(F::QuotaExceeded),
             Set(ResourcePath),
             Dash(IntegrationStatus),
             DecisionIn(ALLOWED),
@@ -390,6 +440,8 @@ pub const RULES: &[Rule] = &[
         response_types: &[],
         statuses: &[401, 403, 429],
         conds: &[
+            ExecHas(F::ExecutionCompleted),
+            ExecLacks(F::ClientNotAuthorized),
             EqStatus(IntegrationStatus),
             Set(ResourcePath),
             EqOrDash(AuthorizerStatus, "200"),

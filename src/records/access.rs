@@ -106,6 +106,37 @@ impl AccessRecord {
             .map(|ms| (ms, "s"))
     }
 
+    /// A request known only from its execution-log lines: no access-log variable is known;
+    /// the ids and the method/actual path the execution log names are filled in.
+    pub fn from_execution(
+        request_id: &str,
+        extended_request_id: Option<&str>,
+        method_and_path: Option<(&str, &str)>,
+        origin: Origin,
+    ) -> AccessRecord {
+        let mut rec = AccessRecord {
+            buf: String::new(),
+            slots: Vec::new(),
+            known: VarSet::default(),
+            extra: Vec::new(),
+            mapping: Arc::from("execution-log"),
+            ambiguous: Vec::new(),
+            content_hash: xxhash_rust::xxh3::xxh3_64(request_id.as_bytes()),
+            log_time_ms: None,
+            group_api: None,
+            origin,
+        };
+        rec.push(Var::RequestId, request_id);
+        if let Some(x) = extended_request_id {
+            rec.push(Var::ExtendedRequestId, x);
+        }
+        if let Some((m, p)) = method_and_path {
+            rec.push(Var::HttpMethod, m);
+            rec.push(Var::Path, p);
+        }
+        rec
+    }
+
     fn push(&mut self, v: Var, value: &str) {
         if v == Var::ApiKey {
             // The key itself never leaves the tool.

@@ -4,5 +4,6 @@
 pub mod access;
 /// Lambda authorizer logs → invocations.
 pub mod authorizer;
+pub mod execution;
 pub mod format;
 pub mod vars;
