@@ -26,6 +26,19 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Write a synthetic incident (access, authorizer and execution logs) in any container.
     Generate(GenerateArgs),
+    /// The whole story of one request from an analyzed dataset: its records in time order, the
+    /// classification with evidence and candidates, and what to check next.
+    Explain(ExplainArgs),
+}
+
+/// `gatelog explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// An API Gateway request id, extended request id, or the authorizer Lambda's request id.
+    pub id: String,
+    /// The dataset `gatelog analyze --out` wrote.
+    #[arg(long, default_value = "out")]
+    pub data: PathBuf,
 }
 
 /// Log kinds a user can force.
@@ -69,6 +82,19 @@ pub struct AnalyzeArgs {
     /// Force the log kind of every input instead of taking it from the log group or content.
     #[arg(long, value_enum)]
     pub kind: Option<KindArg>,
+    /// Keep requests at or after this time: RFC 3339 (UTC unless an offset is given) or a
+    /// duration before now (`90m`, `2h`, `3d`).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Keep requests before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Keep only this API id (requests whose API is unknown are kept).
+    #[arg(long)]
+    pub api_id: Option<String>,
+    /// Keep only this stage (requests whose stage is unknown are kept).
+    #[arg(long)]
+    pub stage: Option<String>,
     /// Worker threads (default: all cores). Output does not depend on it.
     #[arg(long, short = 'j')]
     pub threads: Option<NonZeroUsize>,

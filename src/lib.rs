@@ -23,3 +23,4 @@ pub mod redact;
 pub mod sink;
 pub mod summary;
 pub mod time;
+pub mod explain;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 
-use gatelog::cli::{AnalyzeArgs, Cli, Command, CompressionArg, GenerateArgs, KindArg};
+use gatelog::cli::{AnalyzeArgs, Cli, Command, CompressionArg, ExplainArgs, GenerateArgs, KindArg};
 use gatelog::input::ContainerKind;
 use gatelog::model::LogKind;
 use gatelog::pipeline::{self, AnalyzeOptions, PipelineError};
@@ -37,6 +37,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(a) => analyze(a),
         Command::Generate(g) => generate(g),
+        Command::Explain(e) => explain(e),
     };
     match result {
         Ok(code) => code,
@@ -95,6 +96,27 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             ))
         })?),
     };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default();
+    let when = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<i64>> {
+        v.as_deref()
+            .map(|t| {
+                pipeline::parse_when(t, now_ms).ok_or_else(|| {
+                    usage(format!(
+                        "{flag} {t}: not a time; use RFC 3339 (2025-10-14T14:05:00Z) or a duration before now (90m, 2h, 3d)"
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let filter = pipeline::Filter {
+        since_ms: when("--since", &a.since)?,
+        until_ms: when("--until", &a.until)?,
+        api_id: a.api_id.clone(),
+        stage: a.stage.clone(),
+    };
     let opts = AnalyzeOptions {
         inputs: a.inputs.clone(),
         out: a.out.clone(),
@@ -114,6 +136,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         },
         max_rows_per_file: 5_000_000,
         run_id: run_id(),
+        filter,
     };
 
     let progress = if !a.quiet && std::io::stderr().is_terminal() {
@@ -152,6 +175,12 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         pb.finish_and_clear();
     }
     let s = &outcome.summary;
+    if outcome.filtered_out > 0 {
+        eprintln!(
+            "gatelog: {} requests outside --since/--until/--api-id/--stage were left out",
+            outcome.filtered_out
+        );
+    }
     if outcome.stale_staging_removed > 0 {
         eprintln!(
             "gatelog: removed {} staging folder(s) left by an interrupted run",
@@ -214,5 +243,11 @@ fn generate(g: GenerateArgs) -> anyhow::Result<ExitCode> {
         report.bytes,
         g.out.display()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn explain(e: ExplainArgs) -> anyhow::Result<ExitCode> {
+    let text = gatelog::explain::explain(&e.data, &e.id)?;
+    std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }

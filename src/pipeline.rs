@@ -53,6 +53,64 @@ pub struct AnalyzeOptions {
     pub max_rows_per_file: usize,
     /// A run id (staging dir name, manifest).
     pub run_id: String,
+    /// Which requests to keep (`--since`, `--until`, `--api-id`, `--stage`).
+    pub filter: Filter,
+}
+
+/// Which requests a run keeps. Times apply to the request time (else the CloudWatch event
+/// time); api id and stage drop only requests known to belong elsewhere.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Keep requests at or after this instant (epoch ms).
+    pub since_ms: Option<i64>,
+    /// Keep requests before this instant (epoch ms).
+    pub until_ms: Option<i64>,
+    /// Keep only this API.
+    pub api_id: Option<String>,
+    /// Keep only this stage.
+    pub stage: Option<String>,
+}
+
+impl Filter {
+    /// Whether an instant is inside the window (an unknown time is kept).
+    pub fn keeps_time(&self, t: Option<i64>) -> bool {
+        t.is_none_or(|t| {
+            self.since_ms.is_none_or(|s| t >= s) && self.until_ms.is_none_or(|u| t < u)
+        })
+    }
+
+    /// Whether a request passes the filter.
+    fn keeps(&self, a: &AccessRecord) -> bool {
+        let t = a.request_time().map(|(t, _)| t).or(a.log_time_ms);
+        let differs = |want: &Option<String>, have: Option<&str>| matches!((want, have), (Some(w), Some(h)) if w != h);
+        self.keeps_time(t) && !differs(&self.api_id, a.api_id()) && !differs(&self.stage, a.stage())
+    }
+
+    /// Whether the filter keeps everything.
+    pub fn is_empty(&self) -> bool {
+        *self == Filter::default()
+    }
+}
+
+/// Parses `--since` / `--until`: RFC 3339 (UTC when no offset) or a duration before `now_ms`
+/// such as `90m`, `2h`, `3d`, `1w`.
+pub fn parse_when(s: &str, now_ms: i64) -> Option<i64> {
+    if let Some(t) = crate::time::parse_iso(s) {
+        return Some(t);
+    }
+    let s = s.trim().trim_start_matches('-');
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = s.split_at(split);
+    let n: i64 = n.parse().ok()?;
+    let unit_ms = match unit {
+        "s" => 1_000,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        _ => return None,
+    };
+    Some(now_ms - n.checked_mul(unit_ms)?)
 }
 
 /// Errors that stop the job.
@@ -88,6 +146,8 @@ pub struct AnalyzeOutcome {
     pub stale_staging_removed: usize,
     /// Wall time per stage, seconds.
     pub timings: BTreeMap<String, f64>,
+    /// Requests dropped by `--since` / `--until` / `--api-id` / `--stage`.
+    pub filtered_out: usize,
 }
 
 /// Per-file work state.
@@ -537,6 +597,13 @@ pub fn analyze(
         conflicting_duplicate_ids,
         duplicate_invocations,
     } = join::join(records, parts, exec_parts);
+    let (requests, dropped): (Vec<_>, Vec<_>) = requests
+        .into_iter()
+        .partition(|j| opts.filter.keeps(&j.access));
+    let dropped_ids: std::collections::HashSet<String> = dropped
+        .iter()
+        .map(|j| j.access.request_id().to_string())
+        .collect();
     timings.insert("join".to_string(), t1.elapsed().as_secs_f64());
 
     let t2 = Instant::now();
@@ -558,6 +625,10 @@ pub fn analyze(
     let mut inv_rows: Vec<InvocationRow> = invocations
         .into_iter()
         .zip(invocation_links)
+        .filter(|(inv, link)| match link {
+            Some((id, _)) => !dropped_ids.contains(id),
+            None => opts.filter.keeps_time(inv.start_time_ms),
+        })
         .map(|(mut invocation, link)| {
             invocation.error_message = invocation
                 .error_message
@@ -644,6 +715,7 @@ pub fn analyze(
             "authorizer_invocations": summary.authorizer.invocations,
             "rejected_lines": summary.input.rejected_total(),
             "skipped_lines": summary.input.skipped_total(),
+            "filtered_out_requests": dropped_ids.len(),
         },
         "run": { "timings_s": timings },
     });
@@ -654,6 +726,7 @@ pub fn analyze(
         written,
         stale_staging_removed: stale,
         timings,
+        filtered_out: dropped_ids.len(),
     })
 }
 
@@ -686,4 +759,30 @@ fn authorizer_stats(rows: &[InvocationRow], duplicates: u64) -> AuthorizerStats 
         s.cold_starts += r.invocation.init_duration_ms.is_some() as u64;
     }
     s
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    #[test]
+    fn when_parses_rfc3339_and_relative() {
+        let now = 1_760_450_702_118;
+        assert_eq!(parse_when("2025-10-14T14:05:02.118Z", now), Some(now));
+        assert_eq!(parse_when("2h", now), Some(now - 7_200_000));
+        assert_eq!(parse_when("-90m", now), Some(now - 5_400_000));
+        assert_eq!(parse_when("3x", now), None);
+        assert_eq!(parse_when("", now), None);
+    }
+
+    #[test]
+    fn window_is_half_open() {
+        let f = Filter {
+            since_ms: Some(10),
+            until_ms: Some(20),
+            ..Default::default()
+        };
+        assert!(f.keeps_time(Some(10)) && f.keeps_time(Some(19)) && !f.keeps_time(Some(20)));
+        assert!(f.keeps_time(None));
+    }
 }

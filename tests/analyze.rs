@@ -124,3 +124,80 @@ fn json_flag_prints_the_summary_to_stdout() {
     assert_eq!(v["refused"], 15);
     assert_eq!(v["schema_version"], 1);
 }
+
+#[test]
+fn explain_tells_the_story_of_one_request() {
+    let dir = tmp();
+    let out = dir.path().join("out");
+    let o = analyze(
+        &[fixtures().join("containers/s3-export")],
+        &out,
+        &["--quiet"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let data = out.to_str().unwrap();
+    // By API Gateway request id.
+    let o = gatelog(&[
+        "explain",
+        "b1042c08-f334-4bc5-adad-0fc8cc5c3120",
+        "--data",
+        data,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("authorizer_configuration_error"), "{text}");
+    assert!(
+        text.contains("TypeError"),
+        "the authorizer's own error: {text}"
+    );
+    assert!(
+        text.contains("\"requestId\":\"b1042c08"),
+        "the original access line: {text}"
+    );
+    assert!(text.contains("what to check next"));
+    // By the authorizer Lambda's request id, and by extended request id.
+    let o = gatelog(&[
+        "explain",
+        "ce039721-550a-4772-925e-eaffe1a11aea",
+        "--data",
+        data,
+    ]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("3e63d9a0-0376-4989-ad1b-e7156c9bf3e7"));
+    let o = gatelog(&["explain", "MVv5lfMEjw0J/yo=", "--data", data]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("b1042c08"));
+    // Unknown id: a clear error, exit 1.
+    let o = gatelog(&["explain", "no-such-id", "--data", data]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no-such-id"));
+}
+
+#[test]
+fn since_until_and_stage_filters_drop_requests_outside() {
+    let dir = tmp();
+    let out = dir.path().join("out");
+    let input = fixtures().join("access/enhanced.jsonl");
+    // The incident runs 14:05:02 to 14:24:21; keep 14:10 to 14:15.
+    let o = analyze(
+        &[input.clone()],
+        &out,
+        &[
+            "--quiet",
+            "--since",
+            "2025-10-14T14:10:00Z",
+            "--until",
+            "2025-10-14T14:15:00Z",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let n = rows(&out, "requests").len();
+    assert_eq!(
+        n, 14,
+        "requests #16 (14:10:05) to #29 (14:14:57) fall in the window"
+    );
+    let o = analyze(
+        &[input],
+        &dir.path().join("o2"),
+        &["--quiet", "--since", "yesterday"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+}
