@@ -214,6 +214,10 @@ pub fn join(
         }
     }
 
+    // 3b. The inferred link for authorizers that never see the request id (TOKEN): same route,
+    // the invocation starting just after the request, one to one.
+    infer_links(&requests, &exec, &invocations, &mut links, &mut taken);
+
     // 4. Coverage: which function logs serve which route, learned from exact links, and
     // the span each function's log covers.
     let fn_key = |v: &Invocation| {
@@ -290,4 +294,147 @@ pub fn join(
     out.invocation_links = taken;
     out.invocations = invocations;
     out
+}
+
+/// `(api, stage, METHOD, actual path)` of a `methodArn`
+/// (`arn:aws:execute-api:region:account:api/stage/METHOD/path…`).
+fn parse_method_arn(arn: &str) -> Option<(&str, &str, &str, String)> {
+    let resource = arn
+        .strip_prefix("arn:aws:execute-api:")?
+        .splitn(3, ':')
+        .nth(2)?;
+    let mut it = resource.splitn(4, '/');
+    let (api, stage, method) = (it.next()?, it.next()?, it.next()?);
+    Some((api, stage, method, format!("/{}", it.next().unwrap_or(""))))
+}
+
+/// Whether an actual path fits a resource template (`/payments/{paymentId}`, `{proxy+}`).
+fn template_matches(template: &str, path: &str) -> bool {
+    let mut t = template.trim_matches('/').split('/');
+    let mut p = path.trim_matches('/').split('/');
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return true,
+            (Some(ts), Some(_)) if ts.starts_with('{') && ts.ends_with("+}") => return true,
+            (Some(ts), Some(ps)) if ts == ps || (ts.starts_with('{') && ts.ends_with('}')) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// How long after a request (ms) its authorizer invocation may start: the gateway's own
+/// latency before the call, the cold start's init time, and the request time's precision.
+const INFER_WINDOW_MS: i64 = 1_000;
+
+fn infer_links(
+    requests: &[AccessRecord],
+    exec: &[Option<ExecFacts>],
+    invocations: &[Invocation],
+    links: &mut [Option<(usize, MatchMethod)>],
+    taken: &mut [Option<(String, MatchMethod)>],
+) {
+    use crate::records::execution::Fact;
+    // Invocations open for an inferred link, by (method), with their parsed ARN.
+    let open: Vec<(usize, (&str, &str, &str, String), i64)> = invocations
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| taken[*i].is_none())
+        .filter_map(|(i, v)| {
+            let arn = parse_method_arn(v.method_arn.as_deref()?)?;
+            Some((i, arn, v.start_time_ms?))
+        })
+        .collect();
+    if open.is_empty() {
+        return;
+    }
+    let mut req_cands: Vec<Vec<usize>> = vec![Vec::new(); requests.len()];
+    let mut inv_cands: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (ri, rec) in requests.iter().enumerate() {
+        if links[ri].is_some() {
+            continue;
+        }
+        // Only requests known to have invoked the authorizer.
+        let invoked = rec.get(Var::AuthorizerRequestId).is_some()
+            || rec.get(Var::AuthorizerIntegrationStatus).is_some()
+            || exec[ri]
+                .as_ref()
+                .is_some_and(|e| e.has(Fact::AuthorizerInvoked));
+        let Some((t, precision)) = rec.request_time() else {
+            continue;
+        };
+        if !invoked {
+            continue;
+        }
+        let slack = if precision == "s" { 1_000 } else { 0 };
+        let method = rec.get(Var::HttpMethod);
+        for (ii, (api, stage, m, path), start) in &open {
+            let init = invocations[*ii].init_duration_ms.unwrap_or(0.0).ceil() as i64;
+            let in_time = *start >= t && *start <= t + slack + INFER_WINDOW_MS + init;
+            let same_route = compatible(rec.api_id(), Some(api))
+                && compatible(rec.stage(), Some(stage))
+                && method.is_none_or(|x| x == *m)
+                && match (rec.get(Var::ResourcePath), rec.get(Var::Path)) {
+                    (Some(tpl), _) => template_matches(tpl, path),
+                    (None, Some(actual)) => actual.ends_with(path.as_str()),
+                    (None, None) => false,
+                };
+            if in_time && same_route {
+                req_cands[ri].push(*ii);
+                inv_cands.entry(*ii).or_default().push(ri);
+            }
+        }
+    }
+    for (ri, cands) in req_cands.iter().enumerate() {
+        if let [ii] = cands.as_slice() {
+            if inv_cands.get(ii).map(Vec::len) == Some(1) {
+                links[ri] = Some((*ii, MatchMethod::InferredTimeRoute));
+                taken[*ii] = Some((
+                    requests[ri].request_id().to_string(),
+                    MatchMethod::InferredTimeRoute,
+                ));
+            }
+        }
+    }
+    // An invocation several requests fit is ambiguous and not used.
+    for (ii, reqs) in inv_cands {
+        if reqs.len() > 1 && taken[ii].is_none() {
+            taken[ii] = Some((
+                requests[reqs[0]].request_id().to_string(),
+                MatchMethod::Ambiguous,
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_arns_and_templates() {
+        let (api, stage, m, p) = parse_method_arn(
+            "arn:aws:execute-api:us-east-2:210987654321:k3vq8zt1pw/live/POST/payments/pay_7Yx3dNqB/refunds",
+        )
+        .unwrap();
+        assert_eq!(
+            (api, stage, m, p.as_str()),
+            (
+                "k3vq8zt1pw",
+                "live",
+                "POST",
+                "/payments/pay_7Yx3dNqB/refunds"
+            )
+        );
+        assert!(template_matches("/payments/{paymentId}/refunds", &p));
+        assert!(!template_matches("/payments/{paymentId}", &p));
+        assert!(template_matches("/{proxy+}", "/a/b/c"));
+        assert!(template_matches("/", "/"));
+        assert_eq!(
+            parse_method_arn("arn:aws:execute-api:r:a:api/stage/GET/")
+                .unwrap()
+                .3,
+            "/"
+        );
+        assert!(parse_method_arn("nonsense").is_none());
+    }
 }

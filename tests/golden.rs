@@ -342,19 +342,47 @@ fn troubleshooting_plus_authorizer_logs_links_request_authorizer_exactly() {
     assert!(get(r, "authorizer_invocation_error")
         .unwrap()
         .contains("TypeError"));
-    // The TOKEN authorizer never sees the id: no exact link, no high confidence.
+    // The TOKEN authorizer never sees the id: linked by time and route only, never high.
     let r = &m["e4a03d67-30ca-4afa-aebd-bb6e8a310f30"];
-    assert_eq!(get(r, "authorizer_match_method"), None);
+    assert_eq!(
+        get(r, "authorizer_match_method"),
+        Some("inferred_time_route")
+    );
+    assert_eq!(get(r, "denial_class"), Some("authorizer_unauthorized"));
     assert_ne!(get(r, "confidence"), Some("high"));
     let inv = rows(&out, "authorizer_invocations");
-    let linked = inv
-        .iter()
-        .filter(|r| get(r, "match_method") == Some("logged_request_context"))
-        .count();
+    let method = |m: &str| {
+        inv.iter()
+            .filter(|r| get(r, "match_method") == Some(m))
+            .count()
+    };
     assert_eq!(
-        linked, 7,
+        method("logged_request_context"),
+        7,
         "all 7 REQUEST invocations carry requestContext.requestId"
     );
+    assert_eq!(
+        method("inferred_time_route"),
+        5,
+        "the 5 TOKEN invocations, by time and methodArn"
+    );
+    for (lid, rid, _) in INVOCATIONS {
+        let r = inv
+            .iter()
+            .find(|r| get(r, "lambda_request_id") == Some(*lid))
+            .unwrap();
+        assert_eq!(get(r, "request_id"), Some(*rid), "{lid}");
+    }
+    for r in m
+        .values()
+        .filter(|r| get(r, "authorizer_match_method") == Some("inferred_time_route"))
+    {
+        assert_ne!(
+            get(r, "confidence"),
+            Some("high"),
+            "an inferred link never gives high"
+        );
+    }
 }
 
 #[test]
