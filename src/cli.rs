@@ -29,6 +29,17 @@ pub enum Command {
     /// The whole story of one request from an analyzed dataset: its records in time order, the
     /// classification with evidence and candidates, and what to check next.
     Explain(ExplainArgs),
+    /// Which denial classes an access-log format can tell apart, which it cannot, and the
+    /// exact `$context` variables to add.
+    CheckFormat(CheckFormatArgs),
+}
+
+/// `gatelog check-format`.
+#[derive(Debug, Args)]
+pub struct CheckFormatArgs {
+    /// The stage's access-log format string, `@FILE` holding it, or the name of a built-in
+    /// format (`troubleshooting`, `enhanced`, `console-clf`, `console-json`, …).
+    pub format: String,
 }
 
 /// `gatelog explain`.

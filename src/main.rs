@@ -8,7 +8,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 
-use gatelog::cli::{AnalyzeArgs, Cli, Command, CompressionArg, ExplainArgs, GenerateArgs, KindArg};
+use gatelog::cli::{
+    AnalyzeArgs, CheckFormatArgs, Cli, Command, CompressionArg, ExplainArgs, GenerateArgs, KindArg,
+};
 use gatelog::input::ContainerKind;
 use gatelog::model::LogKind;
 use gatelog::pipeline::{self, AnalyzeOptions, PipelineError};
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Command::Analyze(a) => analyze(a),
         Command::Generate(g) => generate(g),
         Command::Explain(e) => explain(e),
+        Command::CheckFormat(c) => check_format(c),
     };
     match result {
         Ok(code) => code,
@@ -75,16 +78,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
     let access_format = match &a.access_format {
         None => None,
-        Some(f) => {
-            let text = match f.strip_prefix('@') {
-                Some(path) => std::fs::read_to_string(path)
-                    .map_err(|e| usage(format!("--access-format {f}: cannot read {path}: {e}")))?,
-                None => f.clone(),
-            };
-            let compiled = format::compile("user", text.trim())
-                .map_err(|e| usage(format!("--access-format: {e}")))?;
-            Some(Arc::new(compiled))
-        }
+        Some(f) => Some(Arc::new(read_format("--access-format", f)?)),
     };
     let container = match &a.container {
         None => None,
@@ -249,5 +243,69 @@ fn generate(g: GenerateArgs) -> anyhow::Result<ExitCode> {
 fn explain(e: ExplainArgs) -> anyhow::Result<ExitCode> {
     let text = gatelog::explain::explain(&e.data, &e.id)?;
     std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A format from the command line: a built-in name, `@FILE`, or the format string itself.
+fn read_format(flag: &str, f: &str) -> anyhow::Result<format::Format> {
+    if let Some((name, text)) = format::KNOWN.iter().find(|(n, _)| *n == f) {
+        return format::compile(name, text).map_err(|e| usage(format!("{flag}: {e}")));
+    }
+    let text = match f.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| usage(format!("{flag} {f}: cannot read {path}: {e}")))?,
+        None => f.to_string(),
+    };
+    format::compile("user", text.trim()).map_err(|e| usage(format!("{flag}: {e}")))
+}
+
+fn check_format(c: CheckFormatArgs) -> anyhow::Result<ExitCode> {
+    use gatelog::classify::capability;
+    let f = read_format("check-format", &c.format)?;
+    let vars = format::layout_vars(&f.layout);
+    let verdicts = capability::check(vars);
+    let mut out = std::io::stdout().lock();
+    let names: Vec<&str> = vars.iter().map(|v| v.name()).collect();
+    writeln!(out, "format `{}` carries: {}\n", f.name, names.join(", "))?;
+    let (told, open): (Vec<_>, Vec<_>) = verdicts.iter().partition(|v| v.confused_with.is_empty());
+    writeln!(out, "decided from the access log alone ({}):", told.len())?;
+    for v in &told {
+        writeln!(out, "  {} ({})", v.class.as_str(), v.class.phase().as_str())?;
+    }
+    writeln!(
+        out,
+        "\nnot decided from the access log alone ({}):",
+        open.len()
+    )?;
+    let mut all_add = std::collections::BTreeSet::new();
+    for v in &open {
+        let with: Vec<&str> = v.confused_with.iter().map(|c| c.as_str()).collect();
+        let add: Vec<String> = v
+            .add
+            .iter()
+            .map(|x| format!("$context.{}", x.name()))
+            .collect();
+        all_add.extend(v.add.iter().copied());
+        writeln!(
+            out,
+            "  {:<32} looks like {}",
+            v.class.as_str(),
+            with.join(", ")
+        )?;
+        if !add.is_empty() {
+            writeln!(out, "  {:<32} add {}", "", add.join(", "))?;
+        }
+    }
+    if !all_add.is_empty() {
+        let add: Vec<String> = all_add
+            .iter()
+            .map(|x| format!("$context.{}", x.name()))
+            .collect();
+        writeln!(out, "\nadd to the format: {}", add.join(", "))?;
+        writeln!(
+            out,
+            "or include the authorizer Lambda's log and the stage's execution log (INFO), which decide many of these"
+        )?;
+    }
     Ok(ExitCode::SUCCESS)
 }

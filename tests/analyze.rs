@@ -201,3 +201,28 @@ fn since_until_and_stage_filters_drop_requests_outside() {
     );
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn check_format_names_what_to_add() {
+    let o = gatelog(&["check-format", "troubleshooting"]);
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("add to the format: $context.error.message, $context.error.responseType"),
+        "{text}"
+    );
+    assert!(
+        text.contains("missing_authentication_token (routing)"),
+        "resourcePath `-` decides routing: {text}"
+    );
+    let fmt = std::fs::read_to_string(fixtures().join("formats.txt")).unwrap();
+    let enhanced = fmt
+        .lines()
+        .find(|l| l.contains("\"authorizer-requestId\":\"$context.authorizer.requestId\""))
+        .unwrap();
+    let o = gatelog(&["check-format", enhanced]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("decided from the access log alone (17)"));
+    let o = gatelog(&["check-format", "not a format"]);
+    assert_eq!(o.status.code(), Some(2));
+}

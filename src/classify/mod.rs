@@ -4,6 +4,7 @@
 //! length, an IAM caller) picks one at `low` confidence. Absent facts become `advice`: the
 //! `$context` variables or logs that would decide.
 
+pub mod capability;
 pub mod rules;
 pub mod taxonomy;
 
