@@ -81,11 +81,13 @@ pub struct AnalyzeArgs {
     /// Output dataset directory (created; a rerun replaces only the dt partitions it produces).
     #[arg(long, short = 'o', default_value = "out")]
     pub out: PathBuf,
-    /// The stage's access-log format string (`$context` variables), or `@FILE` holding it.
-    /// Without it, gatelog recognises the console, troubleshooting-guide and
-    /// enhanced-observability formats by their keys.
-    #[arg(long, value_name = "FORMAT|@FILE")]
-    pub access_format: Option<String>,
+    /// The stage's access-log format string (`$context` variables), `@FILE` holding it or the
+    /// output of `aws apigateway get-stage` / `get-stages`, or a built-in format name.
+    /// `apiId/stage=FORMAT` applies to that stage only (repeat the flag per stage). Without
+    /// it, gatelog recognises the console, troubleshooting-guide and enhanced-observability
+    /// formats by their keys.
+    #[arg(long, value_name = "[API/STAGE=]FORMAT|@FILE")]
+    pub access_format: Vec<String>,
     /// Force the container instead of detecting it: s3-export, cli-json, lines, firehose,
     /// tail, insights-csv, insights-json.
     #[arg(long)]

@@ -76,10 +76,10 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if !(0.0..=1.0).contains(&a.max_reject_rate) {
         return Err(usage("--max-reject-rate must be between 0 and 1"));
     }
-    let access_format = match &a.access_format {
-        None => None,
-        Some(f) => Some(Arc::new(read_format("--access-format", f)?)),
-    };
+    let mut access_formats = pipeline::AccessFormats::default();
+    for f in &a.access_format {
+        add_access_format(&mut access_formats, f)?;
+    }
     let container = match &a.container {
         None => None,
         Some(c) => Some(ContainerKind::from_name(c).ok_or_else(|| {
@@ -114,7 +114,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let opts = AnalyzeOptions {
         inputs: a.inputs.clone(),
         out: a.out.clone(),
-        access_format,
+        access_formats,
         container,
         kind: a.kind.map(|k| match k {
             KindArg::Access => LogKind::Access,
@@ -244,6 +244,68 @@ fn explain(e: ExplainArgs) -> anyhow::Result<ExitCode> {
     let text = gatelog::explain::explain(&e.data, &e.id)?;
     std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One `--access-format` value: `api/stage=FORMAT`, `@get-stage.json`, or a format for all.
+fn add_access_format(formats: &mut pipeline::AccessFormats, arg: &str) -> anyhow::Result<()> {
+    let flag = "--access-format";
+    if let Some((key, rest)) = arg.split_once('=') {
+        if let Some((api, stage)) = key.split_once('/') {
+            let ident = |s: &str| {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            };
+            if ident(api) && ident(stage) {
+                let f = read_format(flag, rest)?;
+                formats
+                    .per_stage
+                    .push(((Some(api.into()), stage.into()), Arc::new(f)));
+                return Ok(());
+            }
+        }
+    }
+    if let Some(path) = arg.strip_prefix('@') {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| usage(format!("{flag} {arg}: cannot read {path}: {e}")))?;
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+            // `aws apigateway get-stage` (one object) or `get-stages` (`item[]`).
+            let stages: Vec<&serde_json::Value> = match v.get("item").and_then(|i| i.as_array()) {
+                Some(items) => items.iter().collect(),
+                None => vec![&v],
+            };
+            let mut found = 0;
+            for st in stages {
+                let fmt = st
+                    .pointer("/accessLogSettings/format")
+                    .and_then(|f| f.as_str());
+                let name = st.get("stageName").and_then(|n| n.as_str());
+                if let (Some(fmt), Some(name)) = (fmt, name) {
+                    let f = format::compile(&format!("stage {name}"), fmt)
+                        .map_err(|e| usage(format!("{flag} {arg}: stage {name}: {e}")))?;
+                    let api = st
+                        .get("restApiId")
+                        .and_then(|a| a.as_str())
+                        .map(String::from);
+                    formats.per_stage.push(((api, name.into()), Arc::new(f)));
+                    found += 1;
+                }
+            }
+            if found > 0 {
+                return Ok(());
+            }
+            if v.get("stageName").is_some() || v.get("item").is_some() {
+                return Err(usage(format!("{flag} {arg}: no stage there has accessLogSettings.format; access logging is off?")));
+            }
+        }
+    }
+    if formats.default.is_some() {
+        return Err(usage(format!(
+            "{flag}: give one format for all sources, or API/STAGE=FORMAT per stage"
+        )));
+    }
+    formats.default = Some(Arc::new(read_format(flag, arg)?));
+    Ok(())
 }
 
 /// A format from the command line: a built-in name, `@FILE`, or the format string itself.

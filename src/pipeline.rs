@@ -35,8 +35,8 @@ pub struct AnalyzeOptions {
     pub inputs: Vec<PathBuf>,
     /// Output dataset directory.
     pub out: PathBuf,
-    /// The stage's access-log format, when given.
-    pub access_format: Option<Arc<Format>>,
+    /// The stages' access-log formats, when given.
+    pub access_formats: AccessFormats,
     /// Force a container instead of detecting it.
     pub container: Option<ContainerKind>,
     /// Force the log kind of every input.
@@ -55,6 +55,31 @@ pub struct AnalyzeOptions {
     pub run_id: String,
     /// Which requests to keep (`--since`, `--until`, `--api-id`, `--stage`).
     pub filter: Filter,
+}
+
+/// The access-log formats the user gave: one for every source, and per stage.
+#[derive(Debug, Clone, Default)]
+pub struct AccessFormats {
+    /// For sources whose stage has no format of its own (or is unknown).
+    pub default: Option<Arc<Format>>,
+    /// `(api id or any, stage)` → format.
+    pub per_stage: Vec<((Option<String>, String), Arc<Format>)>,
+}
+
+impl AccessFormats {
+    /// Index of the format for a source of `api_stage` (0: the default), and the format.
+    fn pick(&self, api_stage: Option<(&str, &str)>) -> (usize, Option<Arc<Format>>) {
+        if let Some((api, stage)) = api_stage {
+            let hit = self
+                .per_stage
+                .iter()
+                .position(|((a, s), _)| s == stage && a.as_deref().is_none_or(|a| a == api));
+            if let Some(i) = hit {
+                return (i + 1, Some(self.per_stage[i].1.clone()));
+            }
+        }
+        (0, self.default.clone())
+    }
 }
 
 /// Which requests a run keeps. Times apply to the request time (else the CloudWatch event
@@ -156,7 +181,9 @@ struct FileWork<'a> {
     path_group: Option<Arc<str>>,
     forced: Option<LogKind>,
     sticky: Option<LogKind>,
-    access: AccessParser,
+    /// One parser per format in use (index of [`AccessFormats::pick`]).
+    access: Vec<Option<AccessParser>>,
+    formats: &'a AccessFormats,
     authz: AuthorizerLog,
     exec: ExecutionLog,
     records: Vec<AccessRecord>,
@@ -280,7 +307,15 @@ impl<'a> FileWork<'a> {
     }
 
     fn access(&mut self, ev: &Event<'_>, group: Option<&str>, forced: bool) {
-        match self.access.parse(ev.message, ev.origin) {
+        let api_stage = group.and_then(group_api);
+        let (slot, format) = self
+            .formats
+            .pick(api_stage.as_ref().map(|(a, s)| (&**a, &**s)));
+        if self.access.len() <= slot {
+            self.access.resize_with(slot + 1, || None);
+        }
+        let parser = self.access[slot].get_or_insert_with(|| AccessParser::new(format));
+        match parser.parse(ev.message, ev.origin) {
             Ok(Parsed::Record(mut rec)) => {
                 rec.log_time_ms = ev.log_time_ms;
                 if rec.get(Var::ApiId).is_none() || rec.get(Var::Stage).is_none() {
@@ -339,7 +374,8 @@ fn process_file(file: &InputFile, opts: &AnalyzeOptions) -> FileResult {
         path_group,
         forced: opts.kind,
         sticky: None,
-        access: AccessParser::new(opts.access_format.clone()),
+        access: Vec::new(),
+        formats: &opts.access_formats,
         authz: AuthorizerLog::new(),
         exec: ExecutionLog::new(),
         records: Vec::new(),

@@ -226,3 +226,69 @@ fn check_format_names_what_to_add() {
     let o = gatelog(&["check-format", "not a format"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn access_format_per_stage_from_get_stage_json() {
+    let dir = tmp();
+    // Two stages whose access logs use different layouts, exported as bare lines under their
+    // log groups; `get-stages` output gives each stage's format.
+    let live = dir.path().join("in/aws/apigateway/k3vq8zt1pw/live");
+    let beta = dir.path().join("in/aws/apigateway/k3vq8zt1pw/beta");
+    std::fs::create_dir_all(&live).unwrap();
+    std::fs::create_dir_all(&beta).unwrap();
+    std::fs::copy(
+        fixtures().join("access/console-csv.csv"),
+        live.join("access.log"),
+    )
+    .unwrap();
+    let custom = "$context.requestId|$context.status|$context.error.responseType";
+    std::fs::write(
+        beta.join("access.log"),
+        "aaaa-1|403|WAF_FILTERED\nbbbb-2|200|-\n",
+    )
+    .unwrap();
+    let fmt = |f: &str| serde_json::Value::String(f.to_string());
+    let csv = std::fs::read_to_string(fixtures().join("formats.txt")).unwrap();
+    let csv = csv
+        .lines()
+        .find(|l| l.starts_with("$context.identity.sourceIp,"))
+        .unwrap();
+    let stages = serde_json::json!({"item": [
+        {"stageName": "live", "accessLogSettings": {"format": fmt(csv), "destinationArn": "arn:aws:logs:us-east-2:1:log-group:/aws/apigateway/k3vq8zt1pw/live"}},
+        {"stageName": "beta", "accessLogSettings": {"format": fmt(custom)}},
+    ]});
+    let stages_file = dir.path().join("stages.json");
+    std::fs::write(&stages_file, stages.to_string()).unwrap();
+    let out = dir.path().join("out");
+    let flag = format!("@{}", stages_file.display());
+    let o = analyze(
+        &[dir.path().join("in")],
+        &out,
+        &["--quiet", "--access-format", &flag],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = rows(&out, "requests");
+    assert_eq!(rows.len(), 42);
+    let waf = rows
+        .iter()
+        .find(|r| r["request_id"].as_deref() == Some("aaaa-1"))
+        .unwrap();
+    assert_eq!(waf["denial_class"].as_deref(), Some("waf_block"));
+    assert_eq!(waf["stage"].as_deref(), Some("beta"));
+    assert_eq!(waf["access_format"].as_deref(), Some("stage beta"));
+    let live_rows = rows
+        .iter()
+        .filter(|r| r["access_format"].as_deref() == Some("stage live"))
+        .count();
+    assert_eq!(live_rows, 40);
+    // The same with API/STAGE=FORMAT.
+    let out2 = dir.path().join("out2");
+    let per = format!("k3vq8zt1pw/beta={custom}");
+    let o = analyze(
+        &[beta.clone()],
+        &out2,
+        &["--quiet", "--access-format", &per],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(crate::util::rows(&out2, "requests").len(), 2);
+}
