@@ -90,6 +90,7 @@ fn classify_bench(c: &mut Criterion) {
                     access: r,
                     invocation: None,
                     authorizer_log_covers: false,
+                    exec: None,
                 }));
             }
         })

@@ -32,6 +32,20 @@ pub enum Command {
     /// Which denial classes an access-log format can tell apart, which it cannot, and the
     /// exact `$context` variables to add.
     CheckFormat(CheckFormatArgs),
+    /// Print the Athena DDL (both tables, partition projection on dt) for a dataset at an S3
+    /// prefix.
+    Ddl(DdlArgs),
+}
+
+/// `gatelog ddl`.
+#[derive(Debug, Args)]
+pub struct DdlArgs {
+    /// Where the dataset lives: `s3://bucket/prefix` (the folder holding requests/).
+    #[arg(long)]
+    pub location: String,
+    /// Athena database.
+    #[arg(long, default_value = "gatelog")]
+    pub database: String,
 }
 
 /// `gatelog check-format`.
@@ -126,6 +140,13 @@ pub struct AnalyzeArgs {
     /// Parquet compression.
     #[arg(long, value_enum, default_value_t = CompressionArg::Zstd)]
     pub compression: CompressionArg,
+    /// Also write athena.sql: CREATE EXTERNAL TABLE statements for the dataset copied to this
+    /// S3 prefix (`s3://bucket/prefix`).
+    #[arg(long, value_name = "S3_URI")]
+    pub athena_location: Option<String>,
+    /// Athena database for athena.sql.
+    #[arg(long, default_value = "gatelog")]
+    pub athena_database: String,
     /// Print summary.json to stdout instead of the table.
     #[arg(long)]
     pub json: bool,

@@ -13,14 +13,16 @@
 
 pub mod classify;
 pub mod cli;
+pub mod explain;
 pub mod generate;
 pub mod input;
+pub mod interrupt;
 pub mod join;
 pub mod model;
 pub mod pipeline;
 pub mod records;
 pub mod redact;
+pub mod report;
 pub mod sink;
 pub mod summary;
 pub mod time;
-pub mod explain;

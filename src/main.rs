@@ -9,7 +9,8 @@ use anyhow::Context;
 use clap::Parser;
 
 use gatelog::cli::{
-    AnalyzeArgs, CheckFormatArgs, Cli, Command, CompressionArg, ExplainArgs, GenerateArgs, KindArg,
+    AnalyzeArgs, CheckFormatArgs, Cli, Command, CompressionArg, DdlArgs, ExplainArgs, GenerateArgs,
+    KindArg,
 };
 use gatelog::input::ContainerKind;
 use gatelog::model::LogKind;
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         Command::Generate(g) => generate(g),
         Command::Explain(e) => explain(e),
         Command::CheckFormat(c) => check_format(c),
+        Command::Ddl(d) => ddl(d),
     };
     match result {
         Ok(code) => code,
@@ -131,6 +133,15 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         max_rows_per_file: 5_000_000,
         run_id: run_id(),
         filter,
+        athena: match &a.athena_location {
+            Some(loc) => {
+                // Checked before the run: a bad location is a usage error, not a failed run.
+                gatelog::sink::sql::athena_ddl(loc, &a.athena_database)
+                    .map_err(|e| usage(format!("--athena-location: {e}")))?;
+                Some((loc.clone(), a.athena_database.clone()))
+            }
+            None => None,
+        },
     };
 
     let progress = if !a.quiet && std::io::stderr().is_terminal() {
@@ -159,8 +170,19 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             pb.set_position(d);
         }
     };
+    gatelog::interrupt::install();
     let outcome = match pipeline::analyze(&opts, &on_file) {
         Ok(o) => o,
+        Err(PipelineError::Interrupted(_)) => {
+            if let Some(pb) = &progress {
+                pb.finish_and_clear();
+            }
+            eprintln!(
+                "gatelog: interrupted; nothing was written to {} (its previous dataset, if any, is unchanged; the staging folder was removed)",
+                a.out.display()
+            );
+            return Ok(ExitCode::from(gatelog::interrupt::EXIT_CODE));
+        }
         Err(PipelineError::Input(e)) => return Err(usage(e.to_string())),
         Err(e @ PipelineError::Out(_)) => return Err(usage(e.to_string())),
         Err(e) => return Err(e).context("analyze failed"),
@@ -369,5 +391,12 @@ fn check_format(c: CheckFormatArgs) -> anyhow::Result<ExitCode> {
             "or include the authorizer Lambda's log and the stage's execution log (INFO), which decide many of these"
         )?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ddl(d: DdlArgs) -> anyhow::Result<ExitCode> {
+    let sql = gatelog::sink::sql::athena_ddl(&d.location, &d.database)
+        .map_err(|e| usage(format!("--location: {e}")))?;
+    std::io::stdout().lock().write_all(sql.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }

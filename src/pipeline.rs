@@ -55,6 +55,8 @@ pub struct AnalyzeOptions {
     pub run_id: String,
     /// Which requests to keep (`--since`, `--until`, `--api-id`, `--stage`).
     pub filter: Filter,
+    /// `(s3 location, database)` for `athena.sql`, when asked for.
+    pub athena: Option<(String, String)>,
 }
 
 /// The access-log formats the user gave: one for every source, and per stage.
@@ -150,6 +152,12 @@ pub enum PipelineError {
     /// The output could not be written.
     #[error(transparent)]
     Sink(#[from] crate::sink::dataset::SinkError),
+    /// Ctrl-C or a termination signal: nothing was written under a final name.
+    #[error(transparent)]
+    Interrupted(#[from] crate::interrupt::Interrupted),
+    /// The Athena location or database is not usable.
+    #[error(transparent)]
+    Ddl(#[from] crate::sink::sql::DdlError),
     /// Thread pool setup failed.
     #[error("cannot start {threads} worker threads: {msg}")]
     Threads {
@@ -591,16 +599,22 @@ pub fn analyze(
             msg: e.to_string(),
         })?
     };
-    let results: Vec<FileResult> = pool.install(|| {
+    // `None` once an interrupt stopped the reading: the remaining files are not read.
+    let results: Option<Vec<FileResult>> = pool.install(|| {
         files
             .par_iter()
             .map(|f| {
+                if crate::interrupt::interrupted() {
+                    return None;
+                }
                 let r = process_file(f, opts);
                 on_file_done(r.stats.bytes_in);
-                r
+                Some(r)
             })
             .collect()
     });
+    crate::interrupt::check()?;
+    let results = results.unwrap_or_default();
     timings.insert("read_parse".to_string(), t0.elapsed().as_secs_f64());
 
     let t1 = Instant::now();
@@ -633,6 +647,7 @@ pub fn analyze(
         conflicting_duplicate_ids,
         duplicate_invocations,
     } = join::join(records, parts, exec_parts);
+    crate::interrupt::check()?;
     let (requests, dropped): (Vec<_>, Vec<_>) = requests
         .into_iter()
         .partition(|j| opts.filter.keeps(&j.access));
@@ -735,6 +750,11 @@ pub fn analyze(
     writer.write_file("rejects.ndjson", nd.as_bytes())?;
     let summary_json = serde_json::to_string_pretty(&summary).unwrap_or_default();
     writer.write_file("summary.json", summary_json.as_bytes())?;
+    writer.write_file("classify.sql", crate::sink::sql::classify_sql().as_bytes())?;
+    if let Some((location, database)) = &opts.athena {
+        let ddl = crate::sink::sql::athena_ddl(location, database)?;
+        writer.write_file("athena.sql", ddl.as_bytes())?;
+    }
     timings.insert("write".to_string(), t3.elapsed().as_secs_f64());
     timings.insert("total".to_string(), t0.elapsed().as_secs_f64());
 
@@ -755,6 +775,8 @@ pub fn analyze(
         },
         "run": { "timings_s": timings },
     });
+    // The last point where stopping leaves the previous dataset untouched.
+    crate::interrupt::check()?;
     let report = writer.commit(&manifest)?;
     let written = report.written_paths();
     Ok(AnalyzeOutcome {

@@ -1,17 +1,70 @@
-//! The run summary: counts that every report renders (terminal table, `summary.json`). Built
-//! from the classified rows and the input statistics; merging is by addition.
+//! The run summary: counts that every report renders (terminal table, `summary.json`,
+//! `summary.md`, `report.html`). Built from the classified rows ([`Summary::count_rows`]), the
+//! authorizer invocations ([`Summary::count_invocations`]) and the input statistics the pipeline
+//! sets. Everything here is deterministic: maps are ordered, ties are broken by name, and the
+//! same rows give the same summary whatever their order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::model::RequestRow;
+use crate::model::{Decision, InvocationRow, RequestRow};
+use crate::records::vars::Var;
+use crate::time::rfc3339_ms;
 
-/// Version of the `summary.json` layout.
+/// Version of the `summary.json` layout. Fields are only ever added within a version.
 pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
 
+/// How many values the `top_*` lists keep.
+pub const TOP_N: usize = 5;
+
+/// How many example request ids a class keeps.
+pub const EXAMPLES: usize = 5;
+
+/// Lower edges, in milliseconds, of the fixed log-spaced (1-2-5) buckets of
+/// [`AuthorizerStats::duration_histogram`]; the last bucket is open-ended.
+pub const DURATION_BUCKET_EDGES_MS: [f64; 16] = [
+    0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1_000.0, 2_000.0, 5_000.0, 10_000.0,
+    20_000.0, 30_000.0,
+];
+
+/// Key of denied requests without a class in [`TimeBucket::counts`].
+pub const UNDECIDED: &str = "undecided";
+
+const MINUTE_MS: i64 = 60_000;
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 86_400_000;
+/// Daily buckets are widened past this many buckets (a stray timestamp years away).
+const MAX_DAY_BUCKETS: i64 = 1_000;
+
+/// One value of a `top_*` list and how many denied requests carried it.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
+#[serde(default)]
+pub struct TopValue {
+    /// The value (redacted like every report).
+    pub value: String,
+    /// Denied requests carrying it.
+    pub count: u64,
+}
+
+/// The most frequent callers of a set of denied requests, each list most frequent first (ties
+/// by value), at most [`TOP_N`] long. Requests without the field are not counted.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
+#[serde(default)]
+pub struct TopCallers {
+    /// `$context.identity.sourceIp`.
+    pub source_ip: Vec<TopValue>,
+    /// `$context.identity.userArn`, else `$context.identity.caller`.
+    pub caller: Vec<TopValue>,
+    /// `$context.authorizer.principalId`.
+    pub principal_id: Vec<TopValue>,
+    /// `$context.identity.apiKeyId` (the id, never the key).
+    pub api_key_id: Vec<TopValue>,
+}
+
 /// One denial class's line.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct ClassCount {
     /// Phase name.
     pub phase: String,
@@ -23,12 +76,22 @@ pub struct ClassCount {
     pub share: f64,
     /// Confidence mix: `high`/`medium`/`low`/`none` → count.
     pub confidence: BTreeMap<String, u64>,
-    /// Up to five example request ids (smallest time first).
+    /// Up to five example request ids (smallest time first, then by id).
     pub examples: Vec<String>,
+    /// Earliest request time (RFC 3339, UTC; the CloudWatch event time where the record has
+    /// no request time); `null` when no request of the class has a time.
+    pub first_seen: Option<String>,
+    /// Latest request time, as `first_seen`.
+    pub last_seen: Option<String>,
+    /// Most frequent `$context.resourcePath` (else `$context.path`), at most [`TOP_N`].
+    pub top_paths: Vec<TopValue>,
+    /// Most frequent callers.
+    pub top_callers: TopCallers,
 }
 
 /// Input statistics, summed over files.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct InputStats {
     /// Files read.
     pub files: u64,
@@ -83,7 +146,8 @@ impl InputStats {
 }
 
 /// The access-log mapping used for one source.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct MappingUse {
     /// Input file (display path).
     pub source: String,
@@ -95,8 +159,82 @@ pub struct MappingUse {
     pub ambiguous_keys: Vec<String>,
 }
 
-/// Authorizer statistics.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+/// The time one source covers, from the rows it produced.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
+#[serde(default)]
+pub struct SourceCoverage {
+    /// Input file (display path).
+    pub source: String,
+    /// `access` (requests) or `authorizer` (invocations). Execution-log lines produce no rows
+    /// and have no entry here.
+    pub log: String,
+    /// Rows from this source (after deduplication, which keeps the smallest origin).
+    pub records: u64,
+    /// Earliest row time (RFC 3339, UTC), `null` when no row has one.
+    pub first: Option<String>,
+    /// Latest row time, as `first`.
+    pub last: Option<String>,
+}
+
+/// A sample's distribution, in milliseconds. Percentiles are nearest-rank: always a value that
+/// occurred. All `null` when there is no sample.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
+pub struct Distribution {
+    /// Values counted.
+    pub samples: u64,
+    /// Median.
+    pub p50: Option<f64>,
+    /// 95th percentile.
+    pub p95: Option<f64>,
+    /// 99th percentile.
+    pub p99: Option<f64>,
+    /// Largest value.
+    pub max: Option<f64>,
+}
+
+impl Distribution {
+    /// The distribution of `values` (non-finite values are ignored).
+    pub fn of(values: &[f64]) -> Distribution {
+        let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+        v.sort_by(f64::total_cmp);
+        Distribution {
+            samples: v.len() as u64,
+            p50: percentile(&v, 50.0),
+            p95: percentile(&v, 95.0),
+            p99: percentile(&v, 99.0),
+            max: v.last().copied(),
+        }
+    }
+}
+
+/// Nearest-rank percentile `p` (0–100) of an ascending slice: the smallest value with at least
+/// `p`% of the values at or below it. `None` for an empty slice.
+pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+/// One bucket of [`AuthorizerStats::duration_histogram`]: `lower_ms <= duration < upper_ms`.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
+pub struct HistogramBucket {
+    /// Inclusive lower edge, ms.
+    pub lower_ms: f64,
+    /// Exclusive upper edge, ms; `null` for the last, open-ended bucket.
+    pub upper_ms: Option<f64>,
+    /// Invocations whose REPORT `Duration` falls in the bucket.
+    pub count: u64,
+}
+
+/// Authorizer statistics. The invocation fields come from the `authorizer_invocations` rows
+/// ([`Summary::count_invocations`]); the cache estimate from the requests
+/// ([`Summary::count_rows`]).
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct AuthorizerStats {
     /// Invocations seen.
     pub invocations: u64,
@@ -104,18 +242,78 @@ pub struct AuthorizerStats {
     pub matched: u64,
     /// Matched by each method.
     pub by_match_method: BTreeMap<String, u64>,
-    /// Not matched.
+    /// Not matched (including `ambiguous`).
     pub unmatched: u64,
-    /// Decisions.
+    /// Decisions (`allow`, `deny`, `unauthorized`, `error`, `timeout`, `unknown`) → count.
     pub decisions: BTreeMap<String, u64>,
     /// Cold starts (Init Duration present).
     pub cold_starts: u64,
     /// Invocations seen in more than one place and merged.
     pub duplicates: u64,
+    /// Invocations that failed with an error other than `Unauthorized` (decision `error`).
+    pub errors: u64,
+    /// Invocations that timed out (decision `timeout`).
+    pub timeouts: u64,
+    /// REPORT `Duration` of the invocations that logged one.
+    pub duration_ms: Distribution,
+    /// REPORT `Init Duration` of the cold starts.
+    pub init_duration_ms: Distribution,
+    /// REPORT `Duration` counted in fixed log-spaced buckets ([`DURATION_BUCKET_EDGES_MS`]);
+    /// every bucket is listed, empty ones too.
+    pub duration_histogram: Vec<HistogramBucket>,
+    /// Estimated share of authorizer results served from the authorizer's cache: among the
+    /// requests with `$context.authorizer.status` 200 whose access-log format carries
+    /// `$context.authorizer.requestId` or `$context.authorizer.integrationStatus`, the share
+    /// where both are empty (the Lambda was not invoked). `null` when no request qualifies.
+    pub estimated_cache_hit_ratio: Option<f64>,
+    /// Requests the cache estimate is based on.
+    pub cache_estimate_requests: u64,
+}
+
+/// One bucket of the time series.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
+pub struct TimeBucket {
+    /// Start of the bucket (RFC 3339, UTC); the bucket lasts [`TimeSeries::bucket_seconds`].
+    pub start: String,
+    /// All requests in the bucket, denied or not.
+    pub requests: u64,
+    /// Denied requests per class ([`UNDECIDED`] for those without a class); classes with none
+    /// in the bucket are left out.
+    pub counts: BTreeMap<String, u64>,
+}
+
+/// Denied requests over time, per class.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
+pub struct TimeSeries {
+    /// Bucket width: `1m` for a span up to 2 h, `5m` up to 12 h, `1h` up to 7 days, else `1d`
+    /// (`Nd` past 1,000 days); empty when no request has a time.
+    pub bucket: String,
+    /// Bucket width in seconds (0 when no request has a time).
+    pub bucket_seconds: u64,
+    /// Start of the first bucket (RFC 3339, UTC).
+    pub start: Option<String>,
+    /// End of the last bucket (exclusive).
+    pub end: Option<String>,
+    /// Every bucket from `start` to `end`, empty ones included, aligned to UTC multiples of
+    /// the width. The span is that of all requests, so calm periods show.
+    pub buckets: Vec<TimeBucket>,
+    /// Denied requests without any time, left out of the buckets.
+    pub untimed_denied: u64,
+}
+
+/// Facts about the run itself; filled by the pipeline, not by counting.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
+pub struct RunInfo {
+    /// Wall-clock seconds per stage (`read_parse`, `join`, `classify`, `write`, `total`).
+    pub timings_s: BTreeMap<String, f64>,
 }
 
 /// The whole summary.
-#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct Summary {
     /// Layout version of this document.
     pub schema_version: u32,
@@ -143,51 +341,301 @@ pub struct Summary {
     pub conflicting_duplicate_ids: u64,
     /// `$context` variables / logs whose absence limited the answer → requests affected.
     pub limiting_advice: BTreeMap<String, u64>,
+    /// Earliest request time of all requests (RFC 3339, UTC).
+    pub first_request: Option<String>,
+    /// Latest request time of all requests.
+    pub last_request: Option<String>,
+    /// Most frequent paths over all denied requests (as [`ClassCount::top_paths`]).
+    pub top_paths: Vec<TopValue>,
+    /// Most frequent callers over all denied requests.
+    pub top_callers: TopCallers,
+    /// Denied requests over time, per class.
+    pub time_series: TimeSeries,
+    /// Time covered by each source, sorted by source then log.
+    pub coverage: Vec<SourceCoverage>,
+    /// Run facts (timings); not counts.
+    pub run: RunInfo,
+}
+
+/// The time a row stands for: the request time, else the CloudWatch event time.
+fn row_time(r: &RequestRow) -> Option<i64> {
+    r.request_time_ms.or(r.log_time_ms)
+}
+
+/// Earliest and latest of a set of times, and how many were offered.
+#[derive(Debug, Default, Clone, Copy)]
+struct Span {
+    n: u64,
+    first: Option<i64>,
+    last: Option<i64>,
+}
+
+impl Span {
+    fn add(&mut self, t: Option<i64>) {
+        self.n += 1;
+        if let Some(t) = t {
+            self.first = Some(self.first.map_or(t, |f| f.min(t)));
+            self.last = Some(self.last.map_or(t, |l| l.max(t)));
+        }
+    }
+}
+
+/// Value counts of the `top_*` fields.
+#[derive(Debug, Default)]
+struct Tops<'a> {
+    paths: HashMap<&'a str, u64>,
+    source_ip: HashMap<&'a str, u64>,
+    caller: HashMap<&'a str, u64>,
+    principal_id: HashMap<&'a str, u64>,
+    api_key_id: HashMap<&'a str, u64>,
+}
+
+fn bump<'a>(m: &mut HashMap<&'a str, u64>, v: Option<&'a str>) {
+    if let Some(v) = v.filter(|v| !v.is_empty() && *v != "-") {
+        *m.entry(v).or_default() += 1;
+    }
+}
+
+fn nonempty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|v| !v.is_empty() && *v != "-")
+}
+
+impl<'a> Tops<'a> {
+    fn add(&mut self, r: &'a RequestRow) {
+        bump(
+            &mut self.paths,
+            nonempty(&r.resource_path).or(nonempty(&r.path)),
+        );
+        bump(&mut self.source_ip, r.source_ip.as_deref());
+        bump(
+            &mut self.caller,
+            nonempty(&r.identity_user_arn).or(nonempty(&r.identity_caller)),
+        );
+        bump(&mut self.principal_id, r.authorizer_principal_id.as_deref());
+        bump(&mut self.api_key_id, r.api_key_id.as_deref());
+    }
+
+    fn paths(&self) -> Vec<TopValue> {
+        top(&self.paths)
+    }
+
+    fn callers(&self) -> TopCallers {
+        TopCallers {
+            source_ip: top(&self.source_ip),
+            caller: top(&self.caller),
+            principal_id: top(&self.principal_id),
+            api_key_id: top(&self.api_key_id),
+        }
+    }
+}
+
+/// The [`TOP_N`] most frequent values, ties by value; values are redacted after counting.
+fn top(m: &HashMap<&str, u64>) -> Vec<TopValue> {
+    let mut v: Vec<(&str, u64)> = m.iter().map(|(k, n)| (*k, *n)).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    v.truncate(TOP_N);
+    v.into_iter()
+        .map(|(k, n)| TopValue {
+            value: crate::redact::scrub(k).into_owned(),
+            count: n,
+        })
+        .collect()
+}
+
+/// Keeps the [`EXAMPLES`] smallest (time, id) of the rows offered, rows without time last.
+#[derive(Debug, Default)]
+struct Examples<'a>(Vec<(bool, i64, &'a str)>);
+
+impl<'a> Examples<'a> {
+    fn offer(&mut self, r: &'a RequestRow) {
+        let t = r.request_time_ms;
+        self.0
+            .push((t.is_none(), t.unwrap_or(0), r.request_id.as_str()));
+        if self.0.len() >= 8 * EXAMPLES {
+            self.settle();
+        }
+    }
+
+    fn settle(&mut self) {
+        self.0.sort_unstable();
+        self.0.dedup();
+        self.0.truncate(EXAMPLES);
+    }
+
+    fn finish(mut self) -> Vec<String> {
+        self.settle();
+        self.0
+            .into_iter()
+            .map(|(_, _, id)| id.to_string())
+            .collect()
+    }
+}
+
+/// One class's counters while counting.
+#[derive(Debug, Default)]
+struct ClassAcc<'a> {
+    line: ClassCount,
+    span: Span,
+    examples: Examples<'a>,
+    tops: Tops<'a>,
+}
+
+/// Bucket width for a span, with its label.
+fn bucket_for_span(span_ms: i64) -> (i64, String) {
+    if span_ms <= 2 * HOUR_MS {
+        (MINUTE_MS, "1m".into())
+    } else if span_ms <= 12 * HOUR_MS {
+        (5 * MINUTE_MS, "5m".into())
+    } else if span_ms <= 7 * DAY_MS {
+        (HOUR_MS, "1h".into())
+    } else {
+        // Unaligned ends can add a bucket to the span's whole days.
+        let days = ((span_ms / DAY_MS + 2 + MAX_DAY_BUCKETS - 1) / MAX_DAY_BUCKETS).max(1);
+        (days * DAY_MS, format!("{days}d"))
+    }
+}
+
+fn time_series(rows: &[RequestRow], first: i64, last: i64) -> TimeSeries {
+    let (width, label) = bucket_for_span(last - first);
+    let start = first.div_euclid(width) * width;
+    let n = ((last - start).div_euclid(width) + 1) as usize;
+    let mut requests = vec![0u64; n];
+    let mut counts: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); n];
+    let mut untimed = 0;
+    for r in rows {
+        let Some(t) = row_time(r) else {
+            untimed += r.denied as u64;
+            continue;
+        };
+        let i = ((t - start).div_euclid(width) as usize).min(n - 1);
+        requests[i] += 1;
+        if r.denied {
+            let class = r.denial_class.as_deref().unwrap_or(UNDECIDED);
+            match counts[i].get_mut(class) {
+                Some(c) => *c += 1,
+                None => {
+                    counts[i].insert(class.to_string(), 1);
+                }
+            }
+        }
+    }
+    TimeSeries {
+        bucket: label,
+        bucket_seconds: (width / 1000) as u64,
+        start: Some(rfc3339_ms(start)),
+        end: Some(rfc3339_ms(start + n as i64 * width)),
+        buckets: requests
+            .into_iter()
+            .zip(counts)
+            .enumerate()
+            .map(|(i, (requests, counts))| TimeBucket {
+                start: rfc3339_ms(start + i as i64 * width),
+                requests,
+                counts,
+            })
+            .collect(),
+        untimed_denied: untimed,
+    }
+}
+
+fn coverage_of(source: &str, log: &str, s: Span) -> SourceCoverage {
+    SourceCoverage {
+        source: source.to_string(),
+        log: log.to_string(),
+        records: s.n,
+        first: s.first.map(rfc3339_ms),
+        last: s.last.map(rfc3339_ms),
+    }
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
 }
 
 impl Summary {
-    /// Counts the classified rows.
+    /// Counts the classified rows: totals, classes (with their times, paths, callers and
+    /// examples), the time series, access-log coverage per source and the authorizer cache
+    /// estimate. Call once, before [`Summary::count_invocations`].
     pub fn count_rows(&mut self, rows: &[RequestRow]) {
         self.schema_version = SUMMARY_SCHEMA_VERSION;
         self.requests = rows.len() as u64;
-        let mut classes: BTreeMap<(String, Option<String>), ClassCount> = BTreeMap::new();
+        let mut classes: HashMap<(&str, Option<&str>), ClassAcc> = HashMap::new();
+        let mut all = Tops::default();
+        let mut span = Span::default();
+        let mut coverage: BTreeMap<&str, Span> = BTreeMap::new();
+        let (mut cache_basis, mut cache_hits) = (0u64, 0u64);
+        let (req_id, integ_status) = (
+            Var::AuthorizerRequestId.name(),
+            Var::AuthorizerIntegrationStatus.name(),
+        );
         for r in rows {
+            let t = row_time(r);
+            span.add(t);
+            if !r.source_file.is_empty() {
+                coverage.entry(r.source_file.as_str()).or_default().add(t);
+            }
             if let Some(s) = r.status {
                 *self.by_status.entry(s.to_string()).or_default() += 1;
+            }
+            if r.authorizer_status == Some(200)
+                && r.access_vars
+                    .iter()
+                    .any(|v| v == req_id || v == integ_status)
+            {
+                cache_basis += 1;
+                let invoked =
+                    r.authorizer_request_id.is_some() || r.authorizer_integration_status.is_some();
+                cache_hits += !invoked as u64;
             }
             if !r.denied {
                 continue;
             }
             self.denied += 1;
             self.refused += r.refused as u64;
-            let phase = r.denial_phase.clone().unwrap_or_else(|| "unknown".into());
-            *self.by_phase.entry(phase.clone()).or_default() += 1;
+            let phase = r.denial_phase.as_deref().unwrap_or("unknown");
             let e = classes
-                .entry((phase.clone(), r.denial_class.clone()))
-                .or_insert_with(|| ClassCount {
-                    phase,
-                    class: r.denial_class.clone(),
+                .entry((phase, r.denial_class.as_deref()))
+                .or_insert_with(|| ClassAcc {
+                    line: ClassCount {
+                        phase: phase.to_string(),
+                        class: r.denial_class.clone(),
+                        ..Default::default()
+                    },
                     ..Default::default()
                 });
-            e.count += 1;
-            *e.confidence
+            e.line.count += 1;
+            *e.line
+                .confidence
                 .entry(r.confidence.clone().unwrap_or_else(|| "none".into()))
                 .or_default() += 1;
-            if e.examples.len() < 5 {
-                e.examples.push(r.request_id.clone());
-            }
+            e.span.add(t);
+            e.examples.offer(r);
+            e.tops.add(r);
+            all.add(r);
             for a in &r.advice {
                 *self.limiting_advice.entry(a.clone()).or_default() += 1;
             }
         }
-        let mut v: Vec<ClassCount> = classes.into_values().collect();
-        for c in &mut v {
-            c.share = if self.denied == 0 {
-                0.0
-            } else {
-                (c.count as f64 / self.denied as f64 * 10_000.0).round() / 10_000.0
-            };
+        for c in classes.values() {
+            *self.by_phase.entry(c.line.phase.clone()).or_default() += c.line.count;
         }
+        let mut v: Vec<ClassCount> = classes
+            .into_values()
+            .map(|acc| {
+                let mut c = acc.line;
+                c.share = if self.denied == 0 {
+                    0.0
+                } else {
+                    round4(c.count as f64 / self.denied as f64)
+                };
+                c.first_seen = acc.span.first.map(rfc3339_ms);
+                c.last_seen = acc.span.last.map(rfc3339_ms);
+                c.top_paths = acc.tops.paths();
+                c.top_callers = acc.tops.callers();
+                c.examples = acc.examples.finish();
+                c
+            })
+            .collect();
         v.sort_by(|a, b| {
             b.count
                 .cmp(&a.count)
@@ -195,6 +643,104 @@ impl Summary {
                 .then_with(|| a.class.cmp(&b.class))
         });
         self.by_class = v;
+        self.top_paths = all.paths();
+        self.top_callers = all.callers();
+        self.first_request = span.first.map(rfc3339_ms);
+        self.last_request = span.last.map(rfc3339_ms);
+        self.time_series = match (span.first, span.last) {
+            (Some(f), Some(l)) => time_series(rows, f, l),
+            _ => TimeSeries {
+                untimed_denied: self.denied,
+                ..Default::default()
+            },
+        };
+        self.coverage.retain(|c| c.log != "access");
+        self.coverage.extend(
+            coverage
+                .into_iter()
+                .map(|(src, s)| coverage_of(src, "access", s)),
+        );
+        self.coverage
+            .sort_by(|a, b| a.source.cmp(&b.source).then_with(|| a.log.cmp(&b.log)));
+        self.authorizer.cache_estimate_requests = cache_basis;
+        self.authorizer.estimated_cache_hit_ratio =
+            (cache_basis > 0).then(|| round4(cache_hits as f64 / cache_basis as f64));
+    }
+
+    /// Counts the authorizer invocations into [`Summary::authorizer`] (everything but the cache
+    /// estimate, which [`Summary::count_rows`] sets) and their coverage per source.
+    /// `duplicates` is the number of invocations merged because they were seen twice.
+    pub fn count_invocations(&mut self, rows: &[InvocationRow], duplicates: u64) {
+        let s = &mut self.authorizer;
+        s.invocations = rows.len() as u64;
+        s.duplicates = duplicates;
+        s.matched = 0;
+        s.unmatched = 0;
+        s.by_match_method.clear();
+        s.decisions.clear();
+        s.cold_starts = 0;
+        s.errors = 0;
+        s.timeouts = 0;
+        let mut durations = Vec::with_capacity(rows.len());
+        let mut inits = Vec::new();
+        let mut hist = vec![0u64; DURATION_BUCKET_EDGES_MS.len()];
+        let mut coverage: BTreeMap<&str, Span> = BTreeMap::new();
+        for r in rows {
+            let inv = &r.invocation;
+            match (&r.request_id, r.match_method) {
+                (Some(_), Some(m)) => {
+                    s.matched += 1;
+                    *s.by_match_method.entry(m.as_str().to_string()).or_default() += 1;
+                }
+                _ => s.unmatched += 1,
+            }
+            let d = inv.decision.map(|d| d.as_str()).unwrap_or("unknown");
+            *s.decisions.entry(d.to_string()).or_default() += 1;
+            s.errors += (inv.decision == Some(Decision::Error)) as u64;
+            s.timeouts += (inv.decision == Some(Decision::Timeout)) as u64;
+            if let Some(init) = inv.init_duration_ms {
+                s.cold_starts += 1;
+                inits.push(init);
+            }
+            if let Some(ms) = inv.duration_ms.filter(|d| d.is_finite()) {
+                durations.push(ms);
+                let i = DURATION_BUCKET_EDGES_MS
+                    .iter()
+                    .rposition(|&lo| ms >= lo)
+                    .unwrap_or(0);
+                hist[i] += 1;
+            }
+            if !r.source_file.is_empty() {
+                coverage
+                    .entry(r.source_file.as_str())
+                    .or_default()
+                    .add(inv.start_time_ms);
+            }
+        }
+        s.duration_ms = Distribution::of(&durations);
+        s.init_duration_ms = Distribution::of(&inits);
+        s.duration_histogram = hist
+            .into_iter()
+            .enumerate()
+            .map(|(i, count)| HistogramBucket {
+                lower_ms: DURATION_BUCKET_EDGES_MS[i],
+                upper_ms: DURATION_BUCKET_EDGES_MS.get(i + 1).copied(),
+                count,
+            })
+            .collect();
+        self.coverage.retain(|c| c.log != "authorizer");
+        self.coverage.extend(
+            coverage
+                .into_iter()
+                .map(|(src, s)| coverage_of(src, "authorizer", s)),
+        );
+        self.coverage
+            .sort_by(|a, b| a.source.cmp(&b.source).then_with(|| a.log.cmp(&b.log)));
+    }
+
+    /// Denied requests that are not the gateway's own refusals (the backend's 401/403/429).
+    pub fn backend_denied(&self) -> u64 {
+        self.denied.saturating_sub(self.refused)
     }
 
     /// The terminal table (plain text; the caller adds colour when on a terminal).
@@ -207,8 +753,11 @@ impl Summary {
             self.requests,
             self.denied,
             self.refused,
-            self.denied - self.refused
+            self.backend_denied()
         );
+        if let (Some(f), Some(l)) = (&self.first_request, &self.last_request) {
+            let _ = writeln!(s, "from {f} to {l}");
+        }
         if !self.by_class.is_empty() {
             let _ = writeln!(
                 s,
@@ -231,6 +780,31 @@ impl Summary {
                     conf.join(", ")
                 );
             }
+            let top_list = |v: &[TopValue]| {
+                v.iter()
+                    .map(|t| format!("{} ({})", t.value, t.count))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let tc = &self.top_callers;
+            let mut tops = vec![("paths", &self.top_paths)];
+            tops.extend([
+                ("source IPs", &tc.source_ip),
+                ("callers", &tc.caller),
+                ("principals", &tc.principal_id),
+                ("API key ids", &tc.api_key_id),
+            ]);
+            let mut first = true;
+            for (name, v) in tops {
+                if v.is_empty() {
+                    continue;
+                }
+                if first {
+                    let _ = writeln!(s);
+                    first = false;
+                }
+                let _ = writeln!(s, "top denied {name}: {}", top_list(v));
+            }
         }
         let a = &self.authorizer;
         let _ = writeln!(
@@ -238,6 +812,40 @@ impl Summary {
             "\nauthorizer invocations: {} ({} matched, {} unmatched, {} cold starts)",
             a.invocations, a.matched, a.unmatched, a.cold_starts
         );
+        if a.invocations > 0 {
+            let dec: Vec<String> = a
+                .decisions
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            let _ = write!(
+                s,
+                "  decisions: {}; errors {}, timeouts {}",
+                dec.join(", "),
+                a.errors,
+                a.timeouts
+            );
+            if let (Some(p50), Some(p95), Some(p99)) =
+                (a.duration_ms.p50, a.duration_ms.p95, a.duration_ms.p99)
+            {
+                let _ = write!(
+                    s,
+                    "; duration p50 {} ms, p95 {} ms, p99 {} ms",
+                    fmt_ms(p50),
+                    fmt_ms(p95),
+                    fmt_ms(p99)
+                );
+            }
+            let _ = writeln!(s);
+        }
+        if let Some(r) = a.estimated_cache_hit_ratio {
+            let _ = writeln!(
+                s,
+                "  estimated cache hits: {:.1}% of {} requests with authorizer status 200",
+                r * 100.0,
+                a.cache_estimate_requests
+            );
+        }
         let i = &self.input;
         let _ = writeln!(
             s,
@@ -272,12 +880,333 @@ impl Summary {
         }
         if !self.limiting_advice.is_empty() {
             let _ = writeln!(s, "\nto decide the open cases:");
-            let mut adv: Vec<(&String, &u64)> = self.limiting_advice.iter().collect();
-            adv.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-            for (k, v) in adv.iter().take(8) {
+            for (k, v) in self.advice_by_count().iter().take(8) {
                 let _ = writeln!(s, "  {k} ({v} requests)");
             }
         }
         s
+    }
+
+    /// [`Summary::limiting_advice`], most requests first (ties by text).
+    pub fn advice_by_count(&self) -> Vec<(&str, u64)> {
+        let mut adv: Vec<(&str, u64)> = self
+            .limiting_advice
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        adv.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        adv
+    }
+}
+
+/// A duration in ms for people: no trailing zeros, at most one decimal from 10 ms on.
+pub fn fmt_ms(ms: f64) -> String {
+    let s = if ms >= 10.0 {
+        format!("{ms:.1}")
+    } else {
+        format!("{ms:.2}")
+    };
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Invocation, MatchMethod};
+
+    const T0: i64 = 1_762_160_400_000; // 2025-11-03T09:00:00Z
+
+    fn denied(id: &str, t: Option<i64>, class: Option<&str>) -> RequestRow {
+        RequestRow {
+            request_id: id.into(),
+            request_time_ms: t,
+            status: Some(403),
+            denied: true,
+            refused: true,
+            denial_phase: Some(if class.is_some() { "waf" } else { "unknown" }.into()),
+            denial_class: class.map(Into::into),
+            confidence: class.map(|_| "high".into()),
+            source_file: "a.log".into(),
+            ..Default::default()
+        }
+    }
+
+    fn inv(id: &str, dur: Option<f64>, decision: Option<Decision>) -> InvocationRow {
+        InvocationRow {
+            invocation: Invocation {
+                lambda_request_id: id.into(),
+                duration_ms: dur,
+                decision,
+                ..Default::default()
+            },
+            source_file: "l.log".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<f64> = (1..=10).map(f64::from).collect();
+        assert_eq!(percentile(&v, 50.0), Some(5.0));
+        assert_eq!(percentile(&v, 95.0), Some(10.0));
+        assert_eq!(percentile(&v, 90.0), Some(9.0));
+        assert_eq!(percentile(&v, 0.0), Some(1.0));
+        assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 50.0), Some(2.0));
+        assert_eq!(percentile(&[7.0], 99.0), Some(7.0));
+        assert_eq!(percentile(&[], 50.0), None);
+        let d = Distribution::of(&[3.0, f64::NAN, 1.0, 2.0]);
+        assert_eq!(
+            (d.samples, d.p50, d.p95, d.max),
+            (3, Some(2.0), Some(3.0), Some(3.0))
+        );
+        assert_eq!(Distribution::of(&[]), Distribution::default());
+    }
+
+    #[test]
+    fn bucket_width_follows_the_span() {
+        let b = |span| bucket_for_span(span).1;
+        assert_eq!(b(0), "1m");
+        assert_eq!(b(2 * HOUR_MS), "1m");
+        assert_eq!(b(2 * HOUR_MS + 1), "5m");
+        assert_eq!(b(12 * HOUR_MS), "5m");
+        assert_eq!(b(12 * HOUR_MS + 1), "1h");
+        assert_eq!(b(7 * DAY_MS), "1h");
+        assert_eq!(b(7 * DAY_MS + 1), "1d");
+        assert_eq!(b(998 * DAY_MS), "1d");
+        assert_eq!(b(999 * DAY_MS), "2d");
+        assert_eq!(b(3000 * DAY_MS), "4d");
+    }
+
+    #[test]
+    fn time_series_buckets_and_counts() {
+        let mut rows = vec![
+            denied("a", Some(T0 + 30_000), Some("waf_block")),
+            denied("b", Some(T0 + 90_000), None),
+            denied("c", Some(T0 + 95_000), Some("waf_block")),
+            denied("d", None, Some("waf_block")),
+        ];
+        rows.push(RequestRow {
+            request_id: "ok".into(),
+            request_time_ms: Some(T0 + 150_000),
+            status: Some(200),
+            ..Default::default()
+        });
+        let mut s = Summary::default();
+        s.count_rows(&rows);
+        let ts = &s.time_series;
+        assert_eq!((ts.bucket.as_str(), ts.bucket_seconds), ("1m", 60));
+        assert_eq!(ts.start.as_deref(), Some("2025-11-03T09:00:00.000Z"));
+        assert_eq!(ts.end.as_deref(), Some("2025-11-03T09:03:00.000Z"));
+        assert_eq!(ts.untimed_denied, 1);
+        let counts: Vec<(u64, Vec<(&str, u64)>)> = ts
+            .buckets
+            .iter()
+            .map(|b| {
+                (
+                    b.requests,
+                    b.counts.iter().map(|(k, v)| (k.as_str(), *v)).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            counts,
+            vec![
+                (1, vec![("waf_block", 1)]),
+                (2, vec![("undecided", 1), ("waf_block", 1)]),
+                (1, vec![]),
+            ]
+        );
+        assert_eq!(ts.buckets[1].start, "2025-11-03T09:01:00.000Z");
+        assert_eq!(s.first_request.as_deref(), Some("2025-11-03T09:00:30.000Z"));
+        assert_eq!(s.last_request.as_deref(), Some("2025-11-03T09:02:30.000Z"));
+        // No time at all: no buckets, every denial untimed.
+        let mut s = Summary::default();
+        s.count_rows(&[denied("x", None, None)]);
+        assert!(s.time_series.buckets.is_empty());
+        assert_eq!(s.time_series.untimed_denied, 1);
+    }
+
+    #[test]
+    fn class_times_examples_and_tops() {
+        let mut rows = Vec::new();
+        for (i, ip) in ["b", "a", "c", "a", "b", "d", "e", "f"].iter().enumerate() {
+            let mut r = denied(
+                &format!("r{i}"),
+                Some(T0 + 1000 * (8 - i as i64)),
+                Some("waf_block"),
+            );
+            r.source_ip = Some(format!("192.0.2.{ip}"));
+            r.resource_path = (i % 2 == 0).then(|| "/a".to_string());
+            r.path = Some("/prod/x".into());
+            r.identity_caller = Some("AROAX:bob".into());
+            r.identity_user_arn = (i == 0).then(|| "arn:aws:iam::1:user/al".to_string());
+            r.api_key_id = Some("-".into());
+            rows.push(r);
+        }
+        rows.push(denied("late-no-time", None, Some("waf_block")));
+        let mut s = Summary::default();
+        s.count_rows(&rows);
+        let c = &s.by_class[0];
+        assert_eq!(c.count, 9);
+        assert_eq!(c.first_seen.as_deref(), Some("2025-11-03T09:00:01.000Z"));
+        assert_eq!(c.last_seen.as_deref(), Some("2025-11-03T09:00:08.000Z"));
+        // Smallest time first: r7 (T0+1s) … r3; rows without time come last.
+        assert_eq!(c.examples, ["r7", "r6", "r5", "r4", "r3"]);
+        let tv = |v: &[TopValue]| -> Vec<(String, u64)> {
+            v.iter().map(|t| (t.value.clone(), t.count)).collect()
+        };
+        assert_eq!(
+            tv(&c.top_paths),
+            [("/a".to_string(), 4), ("/prod/x".to_string(), 4)]
+        );
+        // Ties by value, at most five.
+        assert_eq!(
+            tv(&c.top_callers.source_ip),
+            [
+                ("192.0.2.a".to_string(), 2),
+                ("192.0.2.b".to_string(), 2),
+                ("192.0.2.c".to_string(), 1),
+                ("192.0.2.d".to_string(), 1),
+                ("192.0.2.e".to_string(), 1),
+            ]
+        );
+        assert_eq!(
+            tv(&c.top_callers.caller),
+            [
+                ("AROAX:bob".to_string(), 7),
+                ("arn:aws:iam::1:user/al".to_string(), 1)
+            ]
+        );
+        assert!(c.top_callers.api_key_id.is_empty(), "`-` is no value");
+        assert_eq!(s.top_paths, c.top_paths);
+        // Row order does not matter.
+        let mut rev = rows.clone();
+        rev.reverse();
+        let mut s2 = Summary::default();
+        s2.count_rows(&rev);
+        assert_eq!(s, s2);
+    }
+
+    #[test]
+    fn invocations_stats_and_histogram() {
+        let mut rows = vec![
+            inv("1", Some(0.5), Some(Decision::Allow)),
+            inv("2", Some(1.0), Some(Decision::Deny)),
+            inv("3", Some(4.99), Some(Decision::Error)),
+            inv("4", Some(5.0), Some(Decision::Timeout)),
+            inv("5", Some(45_000.0), None),
+            inv("6", None, Some(Decision::Unauthorized)),
+        ];
+        rows[0].request_id = Some("req".into());
+        rows[0].match_method = Some(MatchMethod::AuthorizerRequestId);
+        rows[1].match_method = Some(MatchMethod::Ambiguous);
+        rows[2].invocation.init_duration_ms = Some(180.0);
+        rows[2].invocation.start_time_ms = Some(T0);
+        rows[3].invocation.start_time_ms = Some(T0 + 5000);
+        let mut s = Summary::default();
+        s.count_invocations(&rows, 2);
+        let a = &s.authorizer;
+        assert_eq!((a.invocations, a.matched, a.unmatched), (6, 1, 5));
+        assert_eq!(a.by_match_method["authorizer_request_id"], 1);
+        assert_eq!(a.decisions["unknown"], 1);
+        assert_eq!(a.decisions["allow"], 1);
+        assert_eq!(
+            (a.errors, a.timeouts, a.cold_starts, a.duplicates),
+            (1, 1, 1, 2)
+        );
+        assert_eq!(a.duration_ms.samples, 5);
+        assert_eq!(a.duration_ms.p50, Some(4.99));
+        assert_eq!(a.duration_ms.p99, Some(45_000.0));
+        assert_eq!(a.init_duration_ms.max, Some(180.0));
+        let h: Vec<u64> = a.duration_histogram.iter().map(|b| b.count).collect();
+        assert_eq!(h, [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(a.duration_histogram.len(), DURATION_BUCKET_EDGES_MS.len());
+        assert_eq!(a.duration_histogram[1].upper_ms, Some(2.0));
+        assert_eq!(a.duration_histogram[15].upper_ms, None);
+        assert_eq!(
+            s.coverage,
+            [SourceCoverage {
+                source: "l.log".into(),
+                log: "authorizer".into(),
+                records: 6,
+                first: Some("2025-11-03T09:00:00.000Z".into()),
+                last: Some("2025-11-03T09:00:05.000Z".into()),
+            }]
+        );
+        // Counting again replaces, it does not add.
+        s.count_invocations(&rows, 2);
+        assert_eq!(s.authorizer.invocations, 6);
+        assert_eq!(s.coverage.len(), 1);
+    }
+
+    #[test]
+    fn cache_estimate_only_where_the_format_tells() {
+        let r = |id: &str, auth_req: Option<&str>, vars: &[&str]| RequestRow {
+            request_id: id.into(),
+            authorizer_status: Some(200),
+            authorizer_request_id: auth_req.map(Into::into),
+            access_vars: vars.iter().map(|v| v.to_string()).collect(),
+            ..Default::default()
+        };
+        let k = ["authorizer.status", "authorizer.requestId"];
+        let rows = vec![
+            r("1", Some("l1"), &k),
+            r("2", None, &k),
+            r("3", None, &k),
+            r("4", None, &["authorizer.status"]),
+            RequestRow {
+                authorizer_status: Some(403),
+                access_vars: k.iter().map(|v| v.to_string()).collect(),
+                ..Default::default()
+            },
+        ];
+        let mut s = Summary::default();
+        s.count_rows(&rows);
+        assert_eq!(s.authorizer.cache_estimate_requests, 3);
+        assert_eq!(s.authorizer.estimated_cache_hit_ratio, Some(0.6667));
+        // count_invocations keeps the estimate.
+        s.count_invocations(&[], 0);
+        assert_eq!(s.authorizer.estimated_cache_hit_ratio, Some(0.6667));
+        let mut s = Summary::default();
+        s.count_rows(&rows[3..4]);
+        assert_eq!(s.authorizer.estimated_cache_hit_ratio, None);
+    }
+
+    #[test]
+    fn text_table_keeps_its_lines() {
+        let rows = vec![
+            denied("a", Some(T0), Some("waf_block")),
+            denied("b", Some(T0), None),
+        ];
+        let mut s = Summary::default();
+        s.count_rows(&rows);
+        let t = s.render_text();
+        assert!(
+            t.starts_with("2 requests, 2 denied (2 refused by the gateway, 0 by the backend)\n")
+        );
+        let line = |p: &str, c: &str, conf: &str| {
+            format!("  {p:<16} {c:<32} {:>7} {:>6.1}%  {conf}\n", 1, 50.0)
+        };
+        assert!(t.contains(&line("waf", "waf_block", "high 1")), "{t}");
+        assert!(t.contains(&line("unknown", "(undecided)", "none 1")), "{t}");
+        assert!(t.contains("  waf              waf_block "));
+    }
+
+    #[test]
+    fn json_round_trip_and_old_documents() {
+        let mut s = Summary::default();
+        s.count_rows(&[denied("a", Some(T0), Some("waf_block"))]);
+        s.count_invocations(&[inv("1", Some(3.0), Some(Decision::Deny))], 0);
+        s.run.timings_s.insert("total".into(), 0.5);
+        let j = serde_json::to_string(&s).unwrap();
+        let back: Summary = serde_json::from_str(&j).unwrap();
+        assert_eq!(back, s);
+        // A document from before the new fields still reads.
+        let old = r#"{"schema_version":1,"requests":3,"refused":1,"denied":1,
+            "by_class":[{"phase":"waf","class":"waf_block","count":1,"share":1.0,
+            "confidence":{"high":1},"examples":["a"]}],"authorizer":{"invocations":2}}"#;
+        let s: Summary = serde_json::from_str(old).unwrap();
+        assert_eq!(s.by_class[0].first_seen, None);
+        assert_eq!(s.authorizer.invocations, 2);
     }
 }

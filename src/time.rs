@@ -153,18 +153,26 @@ pub fn parse_epoch(s: &str) -> Option<i64> {
     let s = s.trim();
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
     let v = num(int.as_bytes())?;
-    if v < 100_000_000_000 {
+    let ms = if v < 100_000_000_000 {
         let frac_ms = if frac.is_empty() {
             0
         } else {
             let f = &frac.as_bytes()[..frac.len().min(3)];
             num(f)? * 10i64.pow(3 - f.len() as u32)
         };
-        Some(v * 1000 + frac_ms)
+        v * 1000 + frac_ms
     } else {
-        Some(v)
-    }
+        v
+    };
+    // API Gateway did not exist before 2000 and logs nothing after 2100: anything else is a
+    // garbled value, not a time.
+    (EPOCH_MIN_MS..EPOCH_MAX_MS).contains(&ms).then_some(ms)
 }
+
+/// 2000-01-01T00:00:00Z.
+const EPOCH_MIN_MS: i64 = 946_684_800_000;
+/// 2100-01-01T00:00:00Z.
+const EPOCH_MAX_MS: i64 = 4_102_444_800_000;
 
 #[cfg(test)]
 mod tests {
@@ -212,6 +220,8 @@ mod tests {
         assert_eq!(parse_epoch("1760450702"), Some(1_760_450_702_000));
         assert_eq!(parse_epoch("1760450702.5"), Some(1_760_450_702_500));
         assert_eq!(parse_epoch("x"), None);
+        assert_eq!(parse_epoch("99999999999999"), None);
+        assert_eq!(parse_epoch("12"), None);
         assert_eq!(date_of_ms(1_760_450_702_118), "2025-10-14");
         assert_eq!(rfc3339_ms(1_760_450_702_118), "2025-10-14T14:05:02.118Z");
         assert_eq!(date_of_ms(-1), "1969-12-31");

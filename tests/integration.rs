@@ -4,6 +4,9 @@
 mod util;
 
 mod analyze;
+mod athena;
 mod bad_input;
 mod golden;
+mod properties;
+mod robustness;
 mod sample_data;

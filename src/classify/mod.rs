@@ -70,11 +70,46 @@ enum Eval {
     Unknown(Option<Var>),
 }
 
+/// Variables the `requests` table stores as integers (statuses, lengths, latencies).
+pub fn is_int_var(v: Var) -> bool {
+    use Var::*;
+    matches!(
+        v,
+        Status
+            | ResponseLength
+            | ResponseLatency
+            | AuthorizerStatus
+            | AuthorizerLatency
+            | AuthorizerIntegrationStatus
+            | AuthorizerIntegrationLatency
+            | AuthenticateStatus
+            | AuthenticateLatency
+            | AuthorizeStatus
+            | AuthorizeLatency
+            | WafStatus
+            | WafLatency
+            | IntegrationStatus
+            | IntegrationIntegrationStatus
+            | IntegrationLatency
+    )
+}
+
+/// A variable's value as the classifier reads it: integers normalised (`0200` is 200, a
+/// non-number is no value), exactly as the Parquet columns hold them, so that `classify.sql`
+/// over the dataset decides the same.
+fn value(a: &AccessRecord, v: Var) -> Option<std::borrow::Cow<'_, str>> {
+    if is_int_var(v) {
+        a.int(v).map(|i| std::borrow::Cow::Owned(i.to_string()))
+    } else {
+        a.get(v).map(std::borrow::Cow::Borrowed)
+    }
+}
+
 fn var_eval(a: &AccessRecord, v: Var, test: impl Fn(Option<&str>) -> bool) -> Eval {
     if !a.known.has(v) {
         return Eval::Unknown(Some(v));
     }
-    if test(a.get(v)) {
+    if test(value(a, v).as_deref()) {
         Eval::Yes { weak: false }
     } else {
         Eval::No
@@ -129,8 +164,8 @@ fn check(f: &Facts, c: &Cond) -> Eval {
             x.is_some_and(|x| x.to_ascii_lowercase().contains(&t.to_ascii_lowercase()))
         }),
         Cond::EqStatus(v) => {
-            let status = a.get(Var::Status);
-            var_eval(a, v, |x| x.is_some() && x == status)
+            let status = value(a, Var::Status);
+            var_eval(a, v, |x| x.is_some() && x == status.as_deref())
         }
         Cond::MsgHas(t) => var_eval(a, Var::ErrorMessage, |x| x.is_some_and(|m| m.contains(t))),
         Cond::MsgLacks(t) => var_eval(a, Var::ErrorMessage, |x| !x.is_some_and(|m| m.contains(t))),

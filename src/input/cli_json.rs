@@ -21,12 +21,67 @@ use crate::model::{excerpt, Event, Origin, Reject, RejectReason};
 struct CliEvent<'a> {
     #[serde(rename = "logStreamName", borrow, default)]
     log_stream: Option<Cow<'a, str>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_ms")]
     timestamp: Option<i64>,
     #[serde(borrow, default)]
     message: Option<Cow<'a, str>>,
     #[serde(rename = "eventId", borrow, default)]
     event_id: Option<Cow<'a, str>>,
+}
+
+/// `timestamp` as the CLI writes it (integer epoch ms), and also as a float or a numeric
+/// string (a file that went through another tool); any other value is no time rather than a
+/// reason to drop the event and its message.
+pub(crate) fn lenient_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Option<i64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("epoch milliseconds")
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(i64::try_from(v).ok())
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+            Ok((v.is_finite() && v.abs() < 9.0e15).then_some(v as i64))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(v.trim().parse().ok())
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: serde::Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> Result<Self::Value, A::Error> {
+            while m
+                .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                .is_some()
+            {}
+            Ok(None)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut s: A,
+        ) -> Result<Self::Value, A::Error> {
+            while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(V)
 }
 
 /// A damaged container: reading the current document stops with this reject.
@@ -380,6 +435,41 @@ mod tests {
         );
         assert_eq!(ctx.events, 3);
         assert_eq!(ctx.lines, 16);
+    }
+
+    #[test]
+    fn an_odd_timestamp_costs_the_time_not_the_event() {
+        let data = br#"{"events": [
+            {"timestamp": "1760450780051", "message": "string"},
+            {"timestamp": 1760450780051.7, "message": "float"},
+            {"timestamp": {"ms": 1}, "message": "object"},
+            {"timestamp": [1, 2], "message": "array"},
+            {"timestamp": null, "message": "null"},
+            {"timestamp": true, "message": "bool"},
+            {"timestamp": "soon", "message": "word"},
+            {"timestamp": 1e300, "message": "huge"},
+            {"timestamp": 18446744073709551615, "message": "u64"}
+        ]}"#;
+        let (msgs, rejects, _) = run(data, false);
+        assert!(rejects.is_empty(), "{rejects:?}");
+        let got: Vec<String> = msgs
+            .iter()
+            .map(|m| m.split('|').take(2).collect::<Vec<_>>().join("|"))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "string|Some(1760450780051)",
+                "float|Some(1760450780051)",
+                "object|None",
+                "array|None",
+                "null|None",
+                "bool|None",
+                "word|None",
+                "huge|None",
+                "u64|None",
+            ]
+        );
     }
 
     #[test]

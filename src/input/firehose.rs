@@ -51,7 +51,7 @@ struct Envelope<'a> {
 struct LogEvent<'a> {
     #[serde(borrow, default)]
     id: Option<Cow<'a, str>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::cli_json::lenient_ms")]
     timestamp: Option<i64>,
     #[serde(borrow, default)]
     message: Option<Cow<'a, str>>,
@@ -390,6 +390,17 @@ mod tests {
             panic!("frame {i} differs: {:.200} vs {:.200}", ka[i], kb[i]);
         }
         assert_eq!(ka.len(), kb.len());
+    }
+
+    #[test]
+    fn an_odd_timestamp_costs_the_time_not_the_envelope() {
+        let data = br#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":"17","message":"a"},{"id":"2","timestamp":{"x":1},"message":"b"},{"id":"3","timestamp":3,"message":"c"}]}"#;
+        for parser in [Parser::Serde, Parser::Simd] {
+            let (out, c) = run(parser, data);
+            assert_eq!(c.events, 3, "{out:?}");
+            let times: Vec<&str> = out.iter().map(|l| l.split('|').next().unwrap()).collect();
+            assert_eq!(times, ["Some(17)", "None", "Some(3)"]);
+        }
     }
 
     /// Parses one envelope with `parser` and returns the message bytes seen (work to keep).

@@ -8,7 +8,7 @@
 use std::io::{self, BufRead};
 
 use super::linereader::{LineItem, LineReader, MAX_LINE_BYTES};
-use super::timestamp::{s3_export_prefix, S3_PREFIX_LEN};
+use super::timestamp::{s3_export_prefix, s3_export_shape, S3_PREFIX_LEN};
 use super::{Ctx, Frame};
 use crate::model::{excerpt, Event, Origin, Reject, RejectReason};
 
@@ -119,6 +119,21 @@ pub(crate) fn orphan_line(origin: Origin, text: &str, container: &str) -> Reject
     }
 }
 
+/// The reject for a line whose CreateExportTask timestamp prefix holds no valid time.
+fn bad_timestamp(origin: Origin, text: &str) -> Reject {
+    Reject {
+        origin,
+        reason: RejectReason::MalformedContainer,
+        detail: format!(
+            "line {} starts with an invalid timestamp `{}`; skipped (the object is damaged: \
+             re-download it)",
+            origin.line,
+            &text[..S3_PREFIX_LEN - 1]
+        ),
+        excerpt: excerpt(text.as_bytes()),
+    }
+}
+
 /// Frames a CreateExportTask object.
 pub(crate) fn frame<R: BufRead>(
     r: R,
@@ -137,6 +152,12 @@ pub(crate) fn frame<R: BufRead>(
                 Some(t) => {
                     pending.flush(ctx, group.as_deref(), on);
                     pending.start(Some(t), None, &line.text[S3_PREFIX_LEN..], line.origin);
+                }
+                // A damaged timestamp starts a damaged event: glued onto the previous event as
+                // a continuation line, it would spoil that one too.
+                None if s3_export_shape(line.text.as_bytes()) => {
+                    pending.flush(ctx, group.as_deref(), on);
+                    on(Frame::Reject(bad_timestamp(line.origin, line.text)));
                 }
                 None if pending.is_active() => pending.push(line.text),
                 None => on(Frame::Reject(orphan_line(

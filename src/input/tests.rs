@@ -422,6 +422,20 @@ fn s3_export_orphan_line_is_rejected() {
 }
 
 #[test]
+fn s3_export_damaged_timestamp_is_rejected_without_spoiling_its_neighbours() {
+    let g = read_bytes(
+        b"2025-10-14T14:05:02.129Z one\n  continued\n2025-10-14T25:05:02.129Z two\n2025-10-14T14:05:03.000Z three\n",
+        Some(ContainerKind::S3Export),
+    );
+    let messages: Vec<&str> = g.events.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(messages, ["one\n  continued", "three"]);
+    assert_eq!(g.rejects.len(), 1);
+    assert_eq!(g.rejects[0].reason, RejectReason::MalformedContainer);
+    assert_eq!(g.rejects[0].origin.line, 3);
+    assert!(g.rejects[0].detail.contains("2025-10-14T25:05:02.129Z"));
+}
+
+#[test]
 fn invalid_utf8_mid_file_is_rejected_and_reading_goes_on() {
     let g = read_bytes(b"one\ntwo \xc3\x28 bad\nthree\n", None);
     assert_eq!(
@@ -655,7 +669,7 @@ fn firehose_damaged_records() {
     let good = br#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"s","logEvents":[{"id":"1","timestamp":5,"message":"m1\n"}]}"#;
     let mut data = good.to_vec();
     data.extend_from_slice(
-        br#"{"messageType":"DATA_MESSAGE","logEvents":[{"id":"2","timestamp":"x"}]}"#,
+        br#"{"messageType":"DATA_MESSAGE","logEvents":[{"id":"2","timestamp":1,"message":5}]}"#,
     );
     data.extend_from_slice(br#"{"messageType":"OTHER"}"#);
     data.extend_from_slice(good);

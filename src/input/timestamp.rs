@@ -82,6 +82,18 @@ pub(crate) fn s3_export_prefix(b: &[u8]) -> Option<i64> {
     Some(base + i64::from(digits(b, 20, 3)?))
 }
 
+/// Whether `b` starts with the exact layout of the CreateExportTask prefix
+/// (`dddd-dd-ddTdd:dd:dd.dddZ `), whatever the values: a line of that shape whose time does
+/// not parse (`2025-10-14T25:05:02.129Z `) is a damaged event line, not a continuation line.
+pub(crate) fn s3_export_shape(b: &[u8]) -> bool {
+    const SHAPE: &[u8; S3_PREFIX_LEN] = b"dddd-dd-ddTdd:dd:dd.dddZ ";
+    b.len() >= S3_PREFIX_LEN
+        && SHAPE.iter().zip(b).all(|(&want, &got)| match want {
+            b'd' => got.is_ascii_digit(),
+            _ => got == want,
+        })
+}
+
 /// The `aws logs tail --format detailed` timestamp `YYYY-MM-DDTHH:MM:SS[.ffffff]±HH:MM` at
 /// the start of `b`: epoch milliseconds and its length in bytes. `Z` is accepted for the
 /// offset as well.
@@ -156,6 +168,11 @@ mod tests {
             s3_export_prefix(b"2000-02-29T00:00:00.000Z "),
             Some(951_782_400_000)
         );
+        assert!(s3_export_shape(b"2025-10-14T25:05:02.129Z {"));
+        assert!(s3_export_shape(b"2025-10-14T14:05:02.129Z "));
+        assert!(!s3_export_shape(b"2025-10-14T14:05:02.129Z\tINFO"));
+        assert!(!s3_export_shape(b"2025-10-14T14:05:0x.129Z "));
+        assert!(!s3_export_shape(b"2025-10-14"));
     }
 
     #[test]

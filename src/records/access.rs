@@ -382,7 +382,11 @@ impl AccessParser {
                     } else {
                         redact::scrub(t).into_owned()
                     };
-                    rec.extra.push((key.to_string(), value));
+                    // A repeated key: the last value wins, as for known variables.
+                    match rec.extra.iter_mut().find(|(k, _)| k == key.as_ref()) {
+                        Some((_, v)) => *v = value,
+                        None => rec.extra.push((key.to_string(), value)),
+                    }
                 }
                 (None, None) => {}
             }
@@ -400,6 +404,15 @@ impl AccessParser {
                 continue;
             };
             if let Some(values) = format::match_text(parts, line) {
+                // Without the stage's own format, a layout only fits when the request id it
+                // finds looks like one (an nginx line has `"-"` where CLF has the id).
+                let id_ok = values.iter().any(|(v, t)| {
+                    matches!(v, Some(Var::RequestId | Var::ExtendedRequestId))
+                        && plausible_id(t.trim())
+                });
+                if self.user.is_none() && !id_ok {
+                    continue;
+                }
                 let mut rec = AccessRecord {
                     buf: String::with_capacity(line.len()),
                     slots: Vec::with_capacity(values.len()),
@@ -435,6 +448,16 @@ fn finish(rec: AccessRecord) -> Result<Parsed, AccessError> {
         return Err(AccessError::MissingRequestId);
     }
     Ok(Parsed::Record(Box::new(rec)))
+}
+
+/// Request ids are UUIDs, base64-like extended ids or client-chosen tokens: no quotes or spaces.
+fn plausible_id(s: &str) -> bool {
+    !s.is_empty()
+        && s != "-"
+        && s.len() <= 128
+        && s.bytes().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'=' | b'+' | b'/' | b'.' | b':')
+        })
 }
 
 /// A JSON-looking line that names a request id key: an access record, even if broken.

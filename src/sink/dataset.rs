@@ -632,6 +632,13 @@ impl DatasetWriter {
                 if let Some(parent) = aside.parent() {
                     fs::create_dir_all(parent).map_err(io_err("create", parent))?;
                 }
+                // One atomic swap where the platform has it: a reader (or a crash) sees the
+                // previous partition or the new one, never neither.
+                if exchange(&staged, &target).is_ok() {
+                    fs::rename(&staged, &aside).map_err(io_err("move aside", &staged))?;
+                    replaced_partitions += 1;
+                    continue;
+                }
                 self.moved_aside = true;
                 fs::rename(&target, &aside).map_err(io_err("move aside", &target))?;
                 if let Err(e) = fs::rename(&staged, &target) {
@@ -947,6 +954,42 @@ fn format_day(day: i64) -> String {
 }
 
 use crate::time::civil_from_days;
+
+/// Swaps two existing paths in one step (Linux `renameat2(RENAME_EXCHANGE)`).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let cstr = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+    };
+    let (ca, cb) = (cstr(a)?, cstr(b)?);
+    // SAFETY: both pointers are valid NUL-terminated strings for the duration of the call.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Elsewhere: not available; the caller falls back to two renames.
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "no atomic exchange",
+    ))
+}
 
 /// Reads every batch of a Parquet file (tests, `explain`).
 pub fn read_back(path: &Path) -> Result<Vec<RecordBatch>, SinkError> {

@@ -2,3 +2,4 @@
 
 pub mod dataset;
 pub mod parquet;
+pub mod sql;

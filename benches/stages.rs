@@ -1,0 +1,446 @@
+//! The stages after framing, on a `gatelog generate` export (so on realistic volumes and
+//! mixes, not only the hand-written fixtures `benches/parse.rs` uses):
+//!
+//! - `records`: the access-record parser (enhanced and troubleshooting JSON), the Lambda
+//!   authorizer-log parser (REQUEST and TOKEN authorizers) and the execution-log parser,
+//!   MB/s of message bytes;
+//! - `join_classify`: `gatelog::join::join` + `gatelog::classify::classify` over every request,
+//!   requests/s (`Throughput::Elements`), and each half alone;
+//! - `parquet_sink`: `gatelog::sink::parquet::request_batch` + `ArrowWriter` (gatelog's writer
+//!   properties, zstd 1) into `std::io::sink()`, MB/s of the access-log JSON the rows came from.
+//!
+//! `cargo bench --bench stages`. `GATELOG_BENCH_REQUESTS` (default 4000) sets the export size;
+//! the join and the sink use 5× that, so that row groups and hash maps have a realistic size.
+
+mod common;
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use gatelog::classify::{classify, Facts};
+use gatelog::generate::Container;
+use gatelog::join::{join, JoinOutput};
+use gatelog::model::{Event, Invocation, Origin, RequestRow};
+use gatelog::records::access::{AccessParser, AccessRecord, Parsed};
+use gatelog::records::authorizer::AuthorizerLog;
+use gatelog::records::execution::{ExecFacts, ExecutionLog};
+use gatelog::records::vars::Var;
+use gatelog::sink::parquet::{request_batch, table_writer_properties, Compression, Table};
+use parquet::arrow::ArrowWriter;
+
+use common::*;
+
+/// The messages of one generated file, with the log group its path names.
+struct Source {
+    group: String,
+    text: String,
+}
+
+impl Source {
+    fn lines(&self) -> Vec<&str> {
+        lines(&self.text)
+    }
+    fn bytes(&self) -> u64 {
+        self.lines().iter().map(|l| l.len() as u64 + 1).sum()
+    }
+}
+
+/// The `lines` export's files of one kind (`/aws/apigateway/`, `/aws/lambda/`,
+/// `API-Gateway-Execution-Logs_`), by path.
+fn sources(ex: &Export, needle: &str) -> Vec<Source> {
+    ex.matching(needle)
+        .into_iter()
+        .map(|p| {
+            let display = p.to_string_lossy();
+            let at = display.find(needle.trim_end_matches('/')).unwrap_or(0);
+            let group = display[at..]
+                .rsplit_once('/')
+                .map(|(g, _)| g.to_string())
+                .unwrap_or_default();
+            let group = if group.starts_with("aws/") || group.starts_with("/aws/") {
+                format!("/{}", group.trim_start_matches('/'))
+            } else {
+                group
+            };
+            Source {
+                group,
+                text: String::from_utf8(read(p)).unwrap(),
+            }
+        })
+        .collect()
+}
+
+fn event<'a>(message: &'a str, group: &'a str, line: u64) -> Event<'a> {
+    Event {
+        log_time_ms: None,
+        log_group: Some(group),
+        log_stream: None,
+        event_id: None,
+        message,
+        origin: Origin {
+            file: 0,
+            line,
+            offset: 0,
+        },
+    }
+}
+
+/// `(api, stage)` of `/aws/apigateway/API/STAGE` or `API-Gateway-Execution-Logs_API/STAGE`.
+fn api_stage(group: &str) -> Option<(&str, &str)> {
+    let rest = group
+        .strip_prefix("API-Gateway-Execution-Logs_")
+        .or_else(|| group.strip_prefix("/aws/apigateway/"))?;
+    rest.split_once('/')
+}
+
+/// Everything the join needs, parsed from a generated `lines` export.
+struct Parsed3 {
+    access: Vec<AccessRecord>,
+    access_bytes: u64,
+    invocations: Vec<Invocation>,
+    exec: Vec<(String, ExecFacts)>,
+}
+
+fn parse_export(ex: &Export) -> Parsed3 {
+    let mut access = Vec::new();
+    let mut access_bytes = 0;
+    for s in sources(ex, "/aws/apigateway/") {
+        let mut p = AccessParser::new(None);
+        let api = api_stage(&s.group).map(|(a, st)| (Arc::<str>::from(a), Arc::<str>::from(st)));
+        for (i, l) in s.lines().into_iter().enumerate() {
+            if let Ok(Parsed::Record(mut r)) = p.parse(
+                l,
+                Origin {
+                    file: 0,
+                    line: i as u64 + 1,
+                    offset: 0,
+                },
+            ) {
+                if r.get(Var::ApiId).is_none() || r.get(Var::Stage).is_none() {
+                    r.group_api = api.clone();
+                }
+                access_bytes += l.len() as u64 + 1;
+                access.push(*r);
+            }
+        }
+    }
+    let mut invocations = Vec::new();
+    for s in sources(ex, "/aws/lambda/") {
+        let mut log = AuthorizerLog::new();
+        let function = s
+            .group
+            .strip_prefix("/aws/lambda/")
+            .unwrap_or("fn")
+            .to_string();
+        for (i, l) in s.lines().into_iter().enumerate() {
+            log.push(&event(l, &s.group, i as u64 + 1), Some(&function));
+        }
+        invocations.extend(log.finish());
+    }
+    let mut exec = Vec::new();
+    for s in sources(ex, "API-Gateway-Execution-Logs_") {
+        let mut log = ExecutionLog::new();
+        for (i, l) in s.lines().into_iter().enumerate() {
+            log.push(
+                l,
+                None,
+                Origin {
+                    file: 0,
+                    line: i as u64 + 1,
+                    offset: 0,
+                },
+                api_stage(&s.group),
+            );
+        }
+        exec.extend(log.finish());
+    }
+    Parsed3 {
+        access,
+        access_bytes,
+        invocations,
+        exec,
+    }
+}
+
+fn records(c: &mut Criterion) {
+    let ex = Export::new(Container::Lines, requests(), false);
+    let mut g = c.benchmark_group("records");
+
+    for s in sources(&ex, "/aws/apigateway/") {
+        let name = if s.group.ends_with("/prod") {
+            "access_enhanced_json"
+        } else {
+            "access_troubleshooting_json"
+        };
+        let lines = s.lines();
+        g.throughput(Throughput::Bytes(s.bytes()));
+        g.bench_function(name, |b| {
+            let mut p = AccessParser::new(None);
+            b.iter(|| {
+                for l in &lines {
+                    black_box(p.parse(l, Origin::default()).ok());
+                }
+            })
+        });
+    }
+
+    for s in sources(&ex, "/aws/lambda/") {
+        let function = s.group.strip_prefix("/aws/lambda/").unwrap_or("fn");
+        let name = if function.contains("token") {
+            "authorizer_token_text"
+        } else {
+            "authorizer_request_text"
+        };
+        let lines = s.lines();
+        g.throughput(Throughput::Bytes(s.bytes()));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut log = AuthorizerLog::new();
+                for (i, l) in lines.iter().enumerate() {
+                    log.push(&event(l, &s.group, i as u64 + 1), Some(function));
+                }
+                black_box(log.finish())
+            })
+        });
+    }
+
+    for s in sources(&ex, "API-Gateway-Execution-Logs_") {
+        if !s.group.ends_with("/prod") {
+            continue;
+        }
+        let lines = s.lines();
+        let api = api_stage(&s.group);
+        g.throughput(Throughput::Bytes(s.bytes()));
+        g.bench_function("execution_log", |b| {
+            b.iter(|| {
+                let mut log = ExecutionLog::new();
+                for (i, l) in lines.iter().enumerate() {
+                    log.push(
+                        l,
+                        None,
+                        Origin {
+                            file: 0,
+                            line: i as u64 + 1,
+                            offset: 0,
+                        },
+                        api,
+                    );
+                }
+                black_box(log.finish())
+            })
+        });
+    }
+    g.finish();
+}
+
+fn classify_all(out: &JoinOutput) -> usize {
+    let mut denied = 0;
+    for j in &out.requests {
+        let c = classify(&Facts {
+            access: &j.access,
+            invocation: j.invocation.map(|(i, m)| (&out.invocations[i], m)),
+            authorizer_log_covers: j.authorizer_log_covers,
+            exec: j.exec.as_ref(),
+        });
+        denied += c.denied as usize;
+    }
+    denied
+}
+
+fn join_classify(c: &mut Criterion) {
+    let ex = Export::new(Container::Lines, 5 * requests(), false);
+    let p = parse_export(&ex);
+    let n = p.access.len() as u64;
+    {
+        let out = join(p.access.clone(), p.invocations.clone(), p.exec.clone());
+        let linked = out
+            .requests
+            .iter()
+            .filter(|j| j.invocation.is_some())
+            .count();
+        eprintln!(
+            "join_classify: {n} access records, {} invocations, {} execution ids → {} requests, {linked} linked, {} denied",
+            p.invocations.len(),
+            p.exec.len(),
+            out.requests.len(),
+            classify_all(&out)
+        );
+    }
+    let mut g = c.benchmark_group("join_classify");
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("join_then_classify", |b| {
+        b.iter_batched(
+            || (p.access.clone(), p.invocations.clone(), p.exec.clone()),
+            |(a, i, e)| {
+                let out = join(a, i, e);
+                black_box(classify_all(&out));
+                out
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("join_only", |b| {
+        b.iter_batched(
+            || (p.access.clone(), p.invocations.clone(), p.exec.clone()),
+            |(a, i, e)| join(a, i, e),
+            BatchSize::LargeInput,
+        )
+    });
+    let out = join(p.access.clone(), p.invocations.clone(), p.exec.clone());
+    g.bench_function("classify_only", |b| {
+        b.iter(|| black_box(classify_all(&out)))
+    });
+    g.finish();
+}
+
+fn s(r: &AccessRecord, v: Var) -> Option<String> {
+    r.get(v).map(str::to_string)
+}
+
+fn i32_of(r: &AccessRecord, v: Var) -> Option<i32> {
+    r.int(v).and_then(|x| i32::try_from(x).ok())
+}
+
+/// The output rows, built the way `pipeline::request_row` builds them (the columns that carry
+/// data in the generated export; the rest keep their defaults).
+fn rows_of(out: &JoinOutput) -> Vec<RequestRow> {
+    out.requests
+        .iter()
+        .map(|j| {
+            let a = &j.access;
+            let inv = j.invocation.map(|(i, m)| (&out.invocations[i], m));
+            let c = classify(&Facts {
+                access: a,
+                invocation: inv,
+                authorizer_log_covers: j.authorizer_log_covers,
+                exec: j.exec.as_ref(),
+            });
+            let (request_time_ms, precision) = match a.request_time() {
+                Some((t, p)) => (Some(t), Some(p.to_string())),
+                None => (None, None),
+            };
+            RequestRow {
+                request_id: a.request_id().to_string(),
+                extended_request_id: s(a, Var::ExtendedRequestId),
+                api_id: a.api_id().map(str::to_string),
+                stage: a.stage().map(str::to_string),
+                request_time_ms,
+                request_time_precision: precision,
+                log_time_ms: a.log_time_ms,
+                http_method: s(a, Var::HttpMethod),
+                resource_path: s(a, Var::ResourcePath),
+                path: s(a, Var::Path),
+                protocol: s(a, Var::Protocol),
+                status: i32_of(a, Var::Status),
+                response_length: a.int(Var::ResponseLength),
+                source_ip: s(a, Var::SourceIp),
+                identity_caller: s(a, Var::Caller),
+                identity_user: s(a, Var::User),
+                identity_user_arn: s(a, Var::UserArn),
+                api_key_id: s(a, Var::ApiKeyId),
+                error_message: s(a, Var::ErrorMessage),
+                error_response_type: s(a, Var::ErrorResponseType),
+                authorizer_status: i32_of(a, Var::AuthorizerStatus),
+                authorizer_error: s(a, Var::AuthorizerError),
+                authorizer_latency_ms: i32_of(a, Var::AuthorizerLatency),
+                authorizer_integration_status: i32_of(a, Var::AuthorizerIntegrationStatus),
+                authorizer_integration_latency_ms: i32_of(a, Var::AuthorizerIntegrationLatency),
+                authorizer_request_id: s(a, Var::AuthorizerRequestId),
+                authorizer_principal_id: s(a, Var::AuthorizerPrincipalId),
+                authenticate_status: i32_of(a, Var::AuthenticateStatus),
+                authorize_status: i32_of(a, Var::AuthorizeStatus),
+                authorize_latency_ms: i32_of(a, Var::AuthorizeLatency),
+                waf_status: i32_of(a, Var::WafStatus),
+                waf_latency_ms: i32_of(a, Var::WafLatency),
+                waf_response_code: s(a, Var::WafResponseCode),
+                integration_status: i32_of(a, Var::IntegrationStatus),
+                integration_latency_ms: i32_of(a, Var::IntegrationLatency),
+                integration_request_id: s(a, Var::IntegrationRequestId),
+                response_latency_ms: i32_of(a, Var::ResponseLatency),
+                refused: c.denied && c.refused,
+                denied: c.denied,
+                denial_phase: c.phase.map(|p| p.as_str().to_string()),
+                denial_class: c.class.map(|c| c.as_str().to_string()),
+                candidates: c
+                    .candidates
+                    .iter()
+                    .map(|c| c.as_str().to_string())
+                    .collect(),
+                confidence: c.confidence.map(|c| c.as_str().to_string()),
+                evidence: c.evidence,
+                advice: c.advice,
+                authorizer_lambda_request_id: inv.map(|(i, _)| i.lambda_request_id.clone()),
+                authorizer_decision: inv
+                    .and_then(|(i, _)| i.decision)
+                    .map(|d| d.as_str().to_string()),
+                authorizer_duration_ms: inv.and_then(|(i, _)| i.duration_ms),
+                authorizer_cold_start: inv.map(|(i, _)| i.init_duration_ms.is_some()),
+                authorizer_match_method: inv.map(|(_, m)| m.as_str().to_string()),
+                access_format: Some(a.mapping.to_string()),
+                sources: if inv.is_some() {
+                    vec!["access".into(), "authorizer".into()]
+                } else {
+                    vec!["access".into()]
+                },
+                extra: a.extra.clone(),
+                source_file: "aws/apigateway/ed6jxj1uly/prod/access.log".into(),
+                source_line: a.origin.line as i64,
+                source_offset: a.origin.offset as i64,
+                ..Default::default()
+            }
+        })
+        .collect()
+}
+
+fn write_parquet(batch: &arrow_array::RecordBatch) -> usize {
+    let props = table_writer_properties(Table::Requests, Compression::default());
+    let mut w = ArrowWriter::try_new(std::io::sink(), batch.schema(), Some(props)).unwrap();
+    w.write(batch).unwrap();
+    w.close().unwrap();
+    batch.num_rows()
+}
+
+fn parquet_sink(c: &mut Criterion) {
+    let ex = Export::new(Container::Lines, 5 * requests(), false);
+    let p = parse_export(&ex);
+    let bytes = p.access_bytes;
+    let out = join(p.access, p.invocations, p.exec);
+    let rows = rows_of(&out);
+    let batch = request_batch(&rows).unwrap();
+    {
+        let props = table_writer_properties(Table::Requests, Compression::default());
+        let mut buf = Vec::new();
+        let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props)).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        eprintln!(
+            "parquet_sink: {} rows from {bytes} bytes of access JSON → {} bytes of Parquet (zstd 1), Arrow {} bytes",
+            rows.len(),
+            buf.len(),
+            batch.get_array_memory_size()
+        );
+    }
+    let mut g = c.benchmark_group("parquet_sink");
+    g.throughput(Throughput::Bytes(bytes));
+    g.bench_function("request_batch_plus_arrow_writer_zstd1", |b| {
+        b.iter(|| {
+            let batch = request_batch(black_box(&rows)).unwrap();
+            write_parquet(&batch)
+        })
+    });
+    g.bench_function("request_batch_only", |b| {
+        b.iter(|| request_batch(black_box(&rows)).unwrap().num_rows())
+    });
+    g.bench_function("arrow_writer_zstd1_only", |b| {
+        b.iter(|| write_parquet(black_box(&batch)))
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = criterion();
+    targets = records, join_classify, parquet_sink
+}
+criterion_main!(benches);
