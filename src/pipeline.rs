@@ -23,7 +23,7 @@ use crate::records::vars::Var;
 use crate::redact;
 use crate::sink::dataset::{DatasetOptions, DatasetWriter};
 use crate::sink::parquet::Compression;
-use crate::summary::{AuthorizerStats, InputStats, MappingUse, Summary};
+use crate::summary::{InputStats, MappingUse, Summary};
 
 /// Lines after which a source whose every line failed gets an early warning.
 const EARLY_WARNING_LINES: u64 = 10_000;
@@ -722,7 +722,7 @@ pub fn analyze(
     summary.mappings = mappings;
     summary.duplicate_records = duplicate_records;
     summary.conflicting_duplicate_ids = conflicting_duplicate_ids;
-    summary.authorizer = authorizer_stats(&inv_rows, duplicate_invocations);
+    summary.count_invocations(&inv_rows, duplicate_invocations);
 
     let t3 = Instant::now();
     writer.write_requests(rows.iter())?;
@@ -748,6 +748,9 @@ pub fn analyze(
         nd.push('\n');
     }
     writer.write_file("rejects.ndjson", nd.as_bytes())?;
+    timings.insert("write".to_string(), t3.elapsed().as_secs_f64());
+    timings.insert("total".to_string(), t0.elapsed().as_secs_f64());
+    summary.run.timings_s = timings.clone();
     let summary_json = serde_json::to_string_pretty(&summary).unwrap_or_default();
     writer.write_file("summary.json", summary_json.as_bytes())?;
     writer.write_file("classify.sql", crate::sink::sql::classify_sql().as_bytes())?;
@@ -755,8 +758,6 @@ pub fn analyze(
         let ddl = crate::sink::sql::athena_ddl(location, database)?;
         writer.write_file("athena.sql", ddl.as_bytes())?;
     }
-    timings.insert("write".to_string(), t3.elapsed().as_secs_f64());
-    timings.insert("total".to_string(), t0.elapsed().as_secs_f64());
 
     let manifest = serde_json::json!({
         "tool": "gatelog",
@@ -794,30 +795,6 @@ fn day_key(ms: Option<i64>) -> (bool, i64) {
     (ms.is_none(), ms.map_or(0, |t| t.div_euclid(86_400_000)))
 }
 
-fn authorizer_stats(rows: &[InvocationRow], duplicates: u64) -> AuthorizerStats {
-    let mut s = AuthorizerStats {
-        invocations: rows.len() as u64,
-        duplicates,
-        ..Default::default()
-    };
-    for r in rows {
-        match (&r.request_id, r.match_method) {
-            (Some(_), Some(m)) => {
-                s.matched += 1;
-                *s.by_match_method.entry(m.as_str().to_string()).or_default() += 1;
-            }
-            _ => s.unmatched += 1,
-        }
-        let d = r
-            .invocation
-            .decision
-            .map(|d| d.as_str())
-            .unwrap_or("unknown");
-        *s.decisions.entry(d.to_string()).or_default() += 1;
-        s.cold_starts += r.invocation.init_duration_ms.is_some() as u64;
-    }
-    s
-}
 
 #[cfg(test)]
 mod filter_tests {

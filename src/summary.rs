@@ -380,17 +380,21 @@ impl Span {
     }
 }
 
+/// A hash map keyed by strings borrowed from the rows, with a fast non-cryptographic hasher
+/// (the keys come from our own input; no adversary picks them to collide).
+type Map<K, V> = HashMap<K, V, xxhash_rust::xxh3::Xxh3DefaultBuilder>;
+
 /// Value counts of the `top_*` fields.
 #[derive(Debug, Default)]
 struct Tops<'a> {
-    paths: HashMap<&'a str, u64>,
-    source_ip: HashMap<&'a str, u64>,
-    caller: HashMap<&'a str, u64>,
-    principal_id: HashMap<&'a str, u64>,
-    api_key_id: HashMap<&'a str, u64>,
+    paths: Map<&'a str, u64>,
+    source_ip: Map<&'a str, u64>,
+    caller: Map<&'a str, u64>,
+    principal_id: Map<&'a str, u64>,
+    api_key_id: Map<&'a str, u64>,
 }
 
-fn bump<'a>(m: &mut HashMap<&'a str, u64>, v: Option<&'a str>) {
+fn bump<'a>(m: &mut Map<&'a str, u64>, v: Option<&'a str>) {
     if let Some(v) = v.filter(|v| !v.is_empty() && *v != "-") {
         *m.entry(v).or_default() += 1;
     }
@@ -430,7 +434,7 @@ impl<'a> Tops<'a> {
 }
 
 /// The [`TOP_N`] most frequent values, ties by value; values are redacted after counting.
-fn top(m: &HashMap<&str, u64>) -> Vec<TopValue> {
+fn top(m: &Map<&str, u64>) -> Vec<TopValue> {
     let mut v: Vec<(&str, u64)> = m.iter().map(|(k, n)| (*k, *n)).collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     v.truncate(TOP_N);
@@ -478,6 +482,8 @@ struct ClassAcc<'a> {
     span: Span,
     examples: Examples<'a>,
     tops: Tops<'a>,
+    /// Times of the class's requests, for the time series.
+    times: Vec<i64>,
 }
 
 /// Bucket width for a span, with its label.
@@ -495,28 +501,28 @@ fn bucket_for_span(span_ms: i64) -> (i64, String) {
     }
 }
 
-fn time_series(rows: &[RequestRow], first: i64, last: i64) -> TimeSeries {
+/// The time series over `[first, last]`: every row's time counts in `requests`, each class's
+/// `times` in its counts (classes sharing a name across phases add up).
+fn time_series<'a>(
+    rows: &[RequestRow],
+    classes: impl Iterator<Item = (&'a str, &'a [i64])>,
+    first: i64,
+    last: i64,
+    untimed_denied: u64,
+) -> TimeSeries {
     let (width, label) = bucket_for_span(last - first);
     let start = first.div_euclid(width) * width;
     let n = ((last - start).div_euclid(width) + 1) as usize;
+    let index = |t: i64| ((t - start).div_euclid(width) as usize).min(n - 1);
     let mut requests = vec![0u64; n];
-    let mut counts: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); n];
-    let mut untimed = 0;
-    for r in rows {
-        let Some(t) = row_time(r) else {
-            untimed += r.denied as u64;
-            continue;
-        };
-        let i = ((t - start).div_euclid(width) as usize).min(n - 1);
-        requests[i] += 1;
-        if r.denied {
-            let class = r.denial_class.as_deref().unwrap_or(UNDECIDED);
-            match counts[i].get_mut(class) {
-                Some(c) => *c += 1,
-                None => {
-                    counts[i].insert(class.to_string(), 1);
-                }
-            }
+    for t in rows.iter().filter_map(row_time) {
+        requests[index(t)] += 1;
+    }
+    let mut per_class: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for (class, times) in classes {
+        let v = per_class.entry(class).or_insert_with(|| vec![0; n]);
+        for &t in times {
+            v[index(t)] += 1;
         }
     }
     TimeSeries {
@@ -526,15 +532,18 @@ fn time_series(rows: &[RequestRow], first: i64, last: i64) -> TimeSeries {
         end: Some(rfc3339_ms(start + n as i64 * width)),
         buckets: requests
             .into_iter()
-            .zip(counts)
             .enumerate()
-            .map(|(i, (requests, counts))| TimeBucket {
+            .map(|(i, requests)| TimeBucket {
                 start: rfc3339_ms(start + i as i64 * width),
                 requests,
-                counts,
+                counts: per_class
+                    .iter()
+                    .filter(|(_, v)| v[i] > 0)
+                    .map(|(k, v)| (k.to_string(), v[i]))
+                    .collect(),
             })
             .collect(),
-        untimed_denied: untimed,
+        untimed_denied,
     }
 }
 
@@ -559,10 +568,13 @@ impl Summary {
     pub fn count_rows(&mut self, rows: &[RequestRow]) {
         self.schema_version = SUMMARY_SCHEMA_VERSION;
         self.requests = rows.len() as u64;
-        let mut classes: HashMap<(&str, Option<&str>), ClassAcc> = HashMap::new();
+        let mut classes: Map<(&str, Option<&str>), ClassAcc> = Map::default();
+        let mut by_status: Map<i32, u64> = Map::default();
+        let mut advice: Map<&str, u64> = Map::default();
+        let mut untimed_denied = 0u64;
         let mut all = Tops::default();
         let mut span = Span::default();
-        let mut coverage: BTreeMap<&str, Span> = BTreeMap::new();
+        let mut coverage: Map<&str, Span> = Map::default();
         let (mut cache_basis, mut cache_hits) = (0u64, 0u64);
         let (req_id, integ_status) = (
             Var::AuthorizerRequestId.name(),
@@ -575,17 +587,21 @@ impl Summary {
                 coverage.entry(r.source_file.as_str()).or_default().add(t);
             }
             if let Some(s) = r.status {
-                *self.by_status.entry(s.to_string()).or_default() += 1;
+                *by_status.entry(s).or_default() += 1;
             }
-            if r.authorizer_status == Some(200)
-                && r.access_vars
+            if r.authorizer_status == Some(200) {
+                // A logged value proves the Lambda ran; an empty one counts only where the
+                // record's format carries the variable (the scan is left for that case).
+                if r.authorizer_request_id.is_some() || r.authorizer_integration_status.is_some() {
+                    cache_basis += 1;
+                } else if r
+                    .access_vars
                     .iter()
                     .any(|v| v == req_id || v == integ_status)
-            {
-                cache_basis += 1;
-                let invoked =
-                    r.authorizer_request_id.is_some() || r.authorizer_integration_status.is_some();
-                cache_hits += !invoked as u64;
+                {
+                    cache_basis += 1;
+                    cache_hits += 1;
+                }
             }
             if !r.denied {
                 continue;
@@ -609,16 +625,41 @@ impl Summary {
                 .entry(r.confidence.clone().unwrap_or_else(|| "none".into()))
                 .or_default() += 1;
             e.span.add(t);
+            match t {
+                Some(t) => e.times.push(t),
+                None => untimed_denied += 1,
+            }
             e.examples.offer(r);
             e.tops.add(r);
             all.add(r);
             for a in &r.advice {
-                *self.limiting_advice.entry(a.clone()).or_default() += 1;
+                *advice.entry(a.as_str()).or_default() += 1;
             }
+        }
+        for (k, v) in by_status {
+            *self.by_status.entry(k.to_string()).or_default() += v;
+        }
+        for (k, v) in advice {
+            *self.limiting_advice.entry(k.to_string()).or_default() += v;
         }
         for c in classes.values() {
             *self.by_phase.entry(c.line.phase.clone()).or_default() += c.line.count;
         }
+        self.time_series = match (span.first, span.last) {
+            (Some(f), Some(l)) => time_series(
+                rows,
+                classes
+                    .iter()
+                    .map(|((_, class), acc)| (class.unwrap_or(UNDECIDED), acc.times.as_slice())),
+                f,
+                l,
+                untimed_denied,
+            ),
+            _ => TimeSeries {
+                untimed_denied,
+                ..Default::default()
+            },
+        };
         let mut v: Vec<ClassCount> = classes
             .into_values()
             .map(|acc| {
@@ -647,13 +688,6 @@ impl Summary {
         self.top_callers = all.callers();
         self.first_request = span.first.map(rfc3339_ms);
         self.last_request = span.last.map(rfc3339_ms);
-        self.time_series = match (span.first, span.last) {
-            (Some(f), Some(l)) => time_series(rows, f, l),
-            _ => TimeSeries {
-                untimed_denied: self.denied,
-                ..Default::default()
-            },
-        };
         self.coverage.retain(|c| c.log != "access");
         self.coverage.extend(
             coverage
