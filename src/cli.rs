@@ -147,6 +147,11 @@ pub struct AnalyzeArgs {
     /// Athena database for athena.sql.
     #[arg(long, default_value = "gatelog")]
     pub athena_database: String,
+    /// Report files to write, comma-separated: json (summary.json), md (summary.md), html
+    /// (report.html), or none. The Parquet tables, rejects.ndjson and classify.sql are always
+    /// written.
+    #[arg(long, default_value = "json,md,html", value_name = "LIST")]
+    pub report: String,
     /// Print summary.json to stdout instead of the table.
     #[arg(long)]
     pub json: bool,

@@ -12,6 +12,7 @@
 //! Without [`install`] (library use, tests), the default signal behaviour applies and
 //! [`check`] never fails.
 
+use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Once;
 
@@ -61,6 +62,33 @@ pub fn check() -> Result<(), Interrupted> {
     check_flag(&FLAG)
 }
 
+/// A reader that fails with [`Interrupted`] (inside an [`io::Error`], see [`is_interrupt`])
+/// once a signal asked the run to stop, so that reading even one huge file ends within one
+/// buffer fill. The check is one atomic load per `read` call.
+#[derive(Debug)]
+pub struct Guard<R> {
+    inner: R,
+    flag: &'static AtomicBool,
+}
+
+/// Wraps `inner` in a [`Guard`] on the process-wide flag.
+pub fn guard<R: Read>(inner: R) -> Guard<R> {
+    Guard { inner, flag: &FLAG }
+}
+
+impl<R: Read> Read for Guard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        check_flag(self.flag).map_err(io::Error::other)?;
+        self.inner.read(buf)
+    }
+}
+
+/// Whether `e` is the error a [`Guard`] returns on an interrupt (also when a decoder such as
+/// gzip passed it on).
+pub fn is_interrupt(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<Interrupted>())
+}
+
 fn check_flag(flag: &AtomicBool) -> Result<(), Interrupted> {
     if flag.load(Ordering::SeqCst) {
         Err(Interrupted)
@@ -82,6 +110,32 @@ mod tests {
         assert_eq!(check_flag(&flag), Ok(()));
         flag.store(true, Ordering::SeqCst);
         assert_eq!(check_flag(&flag), Err(Interrupted));
+    }
+
+    #[test]
+    fn a_guarded_reader_stops_on_the_flag_even_through_gzip() {
+        use std::io::Write;
+        static LOCAL: AtomicBool = AtomicBool::new(false);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&vec![b'x'; 1 << 20]).unwrap();
+        let data = gz.finish().unwrap();
+        let guarded = Guard {
+            inner: &data[..],
+            flag: &LOCAL,
+        };
+        let mut r = flate2::read::MultiGzDecoder::new(guarded);
+        let mut buf = [0u8; 4096];
+        assert_eq!(r.read(&mut buf).unwrap(), 4096);
+        LOCAL.store(true, Ordering::SeqCst);
+        let err = loop {
+            match r.read(&mut buf) {
+                Ok(0) => panic!("read to the end despite the flag"),
+                Ok(_) => continue,
+                Err(e) => break e,
+            }
+        };
+        assert!(is_interrupt(&err), "{err:?}");
+        assert!(!is_interrupt(&io::Error::other("disk on fire")));
     }
 
     #[test]

@@ -113,6 +113,24 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         api_id: a.api_id.clone(),
         stage: a.stage.clone(),
     };
+    let mut reports = pipeline::Reports {
+        json: false,
+        markdown: false,
+        html: false,
+    };
+    for r in a.report.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+        match r {
+            "json" => reports.json = true,
+            "md" | "markdown" => reports.markdown = true,
+            "html" => reports.html = true,
+            "none" => {}
+            other => {
+                return Err(usage(format!(
+                    "--report {other}: one of json, md, html, none"
+                )))
+            }
+        }
+    }
     let opts = AnalyzeOptions {
         inputs: a.inputs.clone(),
         out: a.out.clone(),
@@ -133,6 +151,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         max_rows_per_file: 5_000_000,
         run_id: run_id(),
         filter,
+        reports,
         athena: match &a.athena_location {
             Some(loc) => {
                 // Checked before the run: a bad location is a usage error, not a failed run.

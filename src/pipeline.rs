@@ -57,6 +57,29 @@ pub struct AnalyzeOptions {
     pub filter: Filter,
     /// `(s3 location, database)` for `athena.sql`, when asked for.
     pub athena: Option<(String, String)>,
+    /// Reports to write besides the tables.
+    pub reports: Reports,
+}
+
+/// Which report files a run writes (`--report`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reports {
+    /// `summary.json`.
+    pub json: bool,
+    /// `summary.md`.
+    pub markdown: bool,
+    /// `report.html`.
+    pub html: bool,
+}
+
+impl Default for Reports {
+    fn default() -> Self {
+        Reports {
+            json: true,
+            markdown: true,
+            html: true,
+        }
+    }
 }
 
 /// The access-log formats the user gave: one for every source, and per stage.
@@ -751,8 +774,16 @@ pub fn analyze(
     timings.insert("write".to_string(), t3.elapsed().as_secs_f64());
     timings.insert("total".to_string(), t0.elapsed().as_secs_f64());
     summary.run.timings_s = timings.clone();
-    let summary_json = serde_json::to_string_pretty(&summary).unwrap_or_default();
-    writer.write_file("summary.json", summary_json.as_bytes())?;
+    if opts.reports.json {
+        let summary_json = serde_json::to_string_pretty(&summary).unwrap_or_default();
+        writer.write_file("summary.json", summary_json.as_bytes())?;
+    }
+    if opts.reports.markdown {
+        writer.write_file("summary.md", crate::report::markdown(&summary).as_bytes())?;
+    }
+    if opts.reports.html {
+        writer.write_file("report.html", crate::report::html(&summary).as_bytes())?;
+    }
     writer.write_file("classify.sql", crate::sink::sql::classify_sql().as_bytes())?;
     if let Some((location, database)) = &opts.athena {
         let ddl = crate::sink::sql::athena_ddl(location, database)?;
@@ -794,7 +825,6 @@ pub fn analyze(
 fn day_key(ms: Option<i64>) -> (bool, i64) {
     (ms.is_none(), ms.map_or(0, |t| t.div_euclid(86_400_000)))
 }
-
 
 #[cfg(test)]
 mod filter_tests {

@@ -297,9 +297,9 @@ fn duplicate_json_keys_last_value_wins() {
     assert_eq!(get(&row, "http_method"), Some("POST"));
 }
 
-/// Regression (issue 7): a repeated key that no variable explains keeps its
-/// first value in `extra` (Parquet keeps the first of repeated map keys while the access
-/// parser pushes every occurrence), although a repeated known key keeps its last value.
+/// Regression (issue 7): a repeated key that no variable explains kept its first value in
+/// `extra` (the parser pushed every occurrence and Parquet keeps the first of repeated map
+/// keys), although a repeated known key keeps its last value.
 #[test]
 fn duplicate_json_keys_last_value_wins_in_extra_too() {
     let dir = tmp();
@@ -418,8 +418,8 @@ fn every_access_log_time_form_and_malformed_ones() {
         .is_dir());
 }
 
-/// Regression (issue 7): `time::parse_epoch` took any 12- to 18-digit number as
-/// epoch milliseconds, so a garbage `requestTimeEpoch` lands in a partition of the year 5138 or
+/// Regression (issue 7): `time::parse_epoch` took any 12- to 18-digit number as epoch
+/// milliseconds, so a garbage `requestTimeEpoch` landed in a partition of the year 5138 or
 /// 31690708 (which some readers cannot even represent).
 #[test]
 fn absurd_epoch_values_are_not_read_as_times() {
@@ -566,8 +566,8 @@ fn lines_of_another_log_group_are_skipped() {
     r.expect(40, &[("blank_line", 1), ("unrelated_line", 4)], &[]);
 }
 
-/// Regression (issue 7): an nginx combined-log line of another log group fits the
-/// built-in `console-clf` layout and becomes a request whose id is `"-"` (quotes included).
+/// Regression (issue 7): an nginx combined-log line of another log group fits the built-in
+/// `console-clf` layout and became a request whose id is `"-"` (quotes included).
 #[test]
 fn an_nginx_line_of_another_log_group_is_not_a_request() {
     let dir = tmp();
@@ -875,9 +875,9 @@ fn send(child: &Child, signal: &str) {
         .expect("run kill");
 }
 
-// The lead wires `gatelog::interrupt` into `main.rs` / `pipeline.rs` (install at start, check
-// between files and stages, abort the writer, say what was and was not written, exit 130);
-// until then the default signal disposition kills the process and this test fails.
+// `main.rs` installs `gatelog::interrupt`, the pipeline checks it between files and stages
+// (and `input::read_file` within a file), aborts the writer, says what was and was not
+// written, and exits 130.
 #[test]
 fn sigint_and_sigterm_remove_staging_keep_the_previous_dataset_and_exit_130() {
     let dir = tmp();

@@ -216,14 +216,20 @@ const PROBE_BODY: &[u8] = b"Permission Check Successful";
 /// or truncated gzip stream ends the file after the events already yielded, with one
 /// `corrupt_gzip` reject; a read error later in the file likewise ends it with one
 /// `unreadable` reject. A file that cannot be opened, or of which not one byte can be read
-/// (a directory), is an `Err`. Memory stays bounded whatever the file size.
+/// (a directory), is an `Err`. Memory stays bounded whatever the file size. Once Ctrl-C
+/// raised [`crate::interrupt`]'s flag, reading stops at the next buffer fill, quietly.
 pub fn read_file(
     file: &InputFile,
     forced: Option<ContainerKind>,
     on: &mut dyn FnMut(Frame<'_>),
 ) -> Result<FrameStats, InputError> {
     match &file.path {
-        None => read_stream(file, io::stdin().lock(), forced, on),
+        None => read_stream(
+            file,
+            crate::interrupt::guard(io::stdin().lock()),
+            forced,
+            on,
+        ),
         Some(path) => {
             let f = File::open(path).map_err(|source| {
                 if source.kind() == io::ErrorKind::NotFound {
@@ -235,7 +241,7 @@ pub fn read_file(
                     }
                 }
             })?;
-            read_stream(file, f, forced, on)
+            read_stream(file, crate::interrupt::guard(f), forced, on)
         }
     }
 }
@@ -348,6 +354,10 @@ pub fn read_stream<R: Read>(
     stats.events = ctx.events;
     stats.duplicates = ctx.duplicates;
     if let Err(e) = result {
+        if crate::interrupt::is_interrupt(&e) {
+            // Ctrl-C: the run is being abandoned, the file is not damaged.
+            return Ok(finish(stats));
+        }
         if counters.source_failed() && counters.bytes_in() == 0 {
             // Nothing could be read at all (a directory, a file the disk refuses): the file
             // cannot be used, as if it could not be opened.
