@@ -453,7 +453,7 @@ pub struct RequestRow {
     /// The access-log mapping the record was read with.
     pub access_format: Option<String>,
     /// The `$context` variables the record's format carries (present or `-`).
-    pub access_vars: Vec<String>,
+    pub access_vars: std::sync::Arc<[String]>,
     /// The authorizer's log covers the request's time and shows no invocation for it.
     pub authorizer_log_covers: bool,
     /// What the execution log established (`client_not_authorized`, `authorizer_invoked`, …).

@@ -466,6 +466,22 @@ fn s(r: &AccessRecord, v: Var) -> Option<String> {
     r.get(v).map(str::to_string)
 }
 
+/// The `access_vars` column: the same few lists for every row of a source, built once per
+/// thread and shared.
+fn access_vars(known: crate::records::vars::VarSet) -> Arc<[String]> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static CACHE: RefCell<HashMap<u64, Arc<[String]>>> = RefCell::new(HashMap::new());
+    }
+    CACHE.with(|c| {
+        c.borrow_mut()
+            .entry(known.0)
+            .or_insert_with(|| known.iter().map(|v| v.name().to_string()).collect())
+            .clone()
+    })
+}
+
 /// Builds the output row of one joined, classified request.
 fn request_row(j: &join::Joined, invocations: &[Invocation], files: &[InputFile]) -> RequestRow {
     let a = &j.access;
@@ -576,7 +592,7 @@ fn request_row(j: &join::Joined, invocations: &[Invocation], files: &[InputFile]
         }),
         authorizer_match_method: inv.map(|(_, m)| m.as_str().to_string()),
         access_format: Some(a.mapping.to_string()),
-        access_vars: a.known.iter().map(|v| v.name().to_string()).collect(),
+        access_vars: access_vars(a.known),
         authorizer_log_covers: j.authorizer_log_covers,
         exec_facts: j.exec.as_ref().map(ExecFacts::names).unwrap_or_default(),
         exec_method_status: j.exec.as_ref().and_then(|e| e.method_status),
@@ -681,21 +697,27 @@ pub fn analyze(
     timings.insert("join".to_string(), t1.elapsed().as_secs_f64());
 
     let t2 = Instant::now();
-    let mut rows: Vec<RequestRow> = pool.install(|| {
+    // Output order: by dt partition, request time, request id, then provenance. Sorting the
+    // joined requests by a key computed once is far cheaper than sorting the wide rows.
+    let mut requests = requests;
+    requests.sort_by_cached_key(|j| {
+        let a = &j.access;
+        let t = a.request_time().map(|(t, _)| t);
+        (
+            day_key(t.or(a.log_time_ms)),
+            t,
+            a.request_id().to_string(),
+            a.origin.file,
+            a.origin.line,
+        )
+    });
+    let rows: Vec<RequestRow> = pool.install(|| {
         requests
             .par_iter()
             .map(|j| request_row(j, &invocations, &files))
             .collect()
     });
-    let dt = |r: &RequestRow| day_key(r.request_time_ms.or(r.log_time_ms));
-    rows.sort_by(|a, b| {
-        dt(a)
-            .cmp(&dt(b))
-            .then(a.request_time_ms.cmp(&b.request_time_ms))
-            .then_with(|| a.request_id.cmp(&b.request_id))
-            .then(a.source_file.cmp(&b.source_file))
-            .then(a.source_line.cmp(&b.source_line))
-    });
+    drop(requests);
     let mut inv_rows: Vec<InvocationRow> = invocations
         .into_iter()
         .zip(invocation_links)

@@ -707,7 +707,7 @@ pub(crate) mod tests {
             authorizer_invocation_error: s("authorizer_invocation_error"),
             authorizer_match_method: s("authorizer_match_method"),
             access_format: s("access_format"),
-            access_vars: vec!["requestId".into(), "status".into()],
+            access_vars: vec!["requestId".to_string(), "status".to_string()].into(),
             authorizer_log_covers: true,
             exec_facts: vec!["client_not_authorized".into()],
             exec_method_status: Some(403),
