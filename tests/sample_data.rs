@@ -129,8 +129,13 @@ fn analyze_matches_the_generated_truth() {
     assert!(!String::from_utf8_lossy(&o.stderr).contains("eyJ"));
     // report.html opens offline: no network reference of any kind.
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    for needle in ["http:", "https:", "src=", "<script", "<link", "@import", "url("] {
-        assert!(!html.to_ascii_lowercase().contains(needle), "report.html contains {needle}");
+    for needle in [
+        "http:", "https:", "src=", "<script", "<link", "@import", "url(",
+    ] {
+        assert!(
+            !html.to_ascii_lowercase().contains(needle),
+            "report.html contains {needle}"
+        );
     }
     assert!(html.contains("authorizer_cached_deny") && html.contains("<svg"));
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
