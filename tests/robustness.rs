@@ -581,6 +581,23 @@ fn an_nginx_line_of_another_log_group_is_not_a_request() {
     r.expect(40, &[("unrelated_line", 1)], &[]);
 }
 
+/// An application's JSON log of another log group that carries a `requestId` (most do) is
+/// not an access log: without `--access-format`, a JSON object naming a request id and
+/// nothing else API Gateway logs (status, method, time, source IP…) should be skipped.
+#[test]
+#[ignore = "bug in records/access.rs: any JSON object naming a requestId becomes a request; see issue 7 report"]
+fn application_json_logs_of_another_log_group_are_not_requests() {
+    let dir = tmp();
+    let r = run(
+        dir.path(),
+        &[
+            bad("another-log-group/aws/ecs/web/app-json.log"),
+            fixtures().join("access/enhanced.jsonl"),
+        ],
+    );
+    r.expect(40, &[("unrelated_line", 2)], &[]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Crashes and interrupts.
 
@@ -862,6 +879,68 @@ fn sigkill_at_any_point_leaves_the_previous_or_the_new_dataset_and_the_next_run_
             );
         }
     }
+}
+
+/// A commit replaces a partition with two renames (the old one into `.staging-*/replaced/`,
+/// then the new one into place) after moving the old manifest aside. A SIGKILL between the two
+/// renames leaves the partition absent; the next run then deletes the stale staging directory
+/// with the only copy of it. This builds that state by hand (the window is too short for the
+/// SIGKILL test to hit it reliably) and checks the next run puts the previous partition back.
+#[test]
+#[ignore = "bug in sink/dataset.rs (commit/create): a kill mid-swap loses the partition; see issue 7 report"]
+fn a_kill_between_the_two_renames_of_a_partition_swap_loses_nothing() {
+    let dir = tmp();
+    let out = dir.path().join("out");
+    let o = analyze(
+        &[fixtures().join("access/enhanced.jsonl")],
+        &out,
+        &["--quiet"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let prev = partitions(&snapshot(&out));
+    let part = Path::new("requests/dt=2025-10-14");
+    assert!(prev.contains_key(part));
+
+    // What a run killed mid-swap leaves: its staging directory (owner long gone), the old
+    // manifest and the old partition moved aside, the new partition not yet in place.
+    let staging = out.join(".staging-killed-run");
+    std::fs::create_dir_all(staging.join("replaced/requests")).unwrap();
+    std::fs::write(staging.join("owner"), "999999999\ngatelog\n").unwrap();
+    std::fs::rename(
+        out.join("_manifest.json"),
+        staging.join("replaced/_manifest.json"),
+    )
+    .unwrap();
+    std::fs::rename(out.join(part), staging.join("replaced").join(part)).unwrap();
+
+    // The next run, on another day's requests, must not lose the 2025-10-14 partition.
+    let input = dir.path().join("other-day.jsonl");
+    std::fs::write(
+        &input,
+        "{\"requestId\":\"00000000-0000-4000-8000-000000000001\",\"status\":\"200\",\
+         \"requestTime\":\"03/Nov/2025:09:00:00 +0000\"}\n",
+    )
+    .unwrap();
+    let o = analyze(&[input], &out, &["--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(staging_dirs(&out).is_empty());
+    let now = partitions(&snapshot(&out));
+    assert!(
+        now.get(part) == prev.get(part),
+        "the previous partition {} is {}",
+        part.display(),
+        if now.contains_key(part) {
+            "changed"
+        } else {
+            "gone"
+        }
+    );
+    assert_eq!(
+        now.get(part),
+        prev.get(part),
+        "the previous partition {} is gone",
+        part.display()
+    );
 }
 
 /// Sends `signal` (`INT`, `TERM`) to a child with `kill -SIGNAL PID`. A child that already
