@@ -6,7 +6,19 @@ use std::fmt;
 /// Where a piece of input came from: the input file (index into the run's file list), the
 /// 1-based physical line (or record number for containers without lines) and the byte offset
 /// in the decompressed stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Origin {
     /// Index of the input file in the run's sorted file list.
     pub file: u32,

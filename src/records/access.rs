@@ -31,8 +31,9 @@ pub enum AccessError {
     Layout(String),
 }
 
-/// One access record.
-#[derive(Debug, Clone, PartialEq)]
+/// One access record. Serializable so that the join can spill records to disk
+/// (`crate::spill`) when the input does not fit in `--memory-limit`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AccessRecord {
     buf: String,
     slots: Vec<(Var, u32, u32)>,

@@ -81,7 +81,7 @@ impl Fact {
 }
 
 /// What the execution log says about one request.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExecFacts {
     flags: u32,
     /// `Method completed with status: N`.

@@ -3,7 +3,9 @@
 //! or position of a given format holds which variable is `format`'s business.
 
 /// A `$context` variable an access record can carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[allow(missing_docs)]
 #[repr(u8)]
 pub enum Var {
@@ -216,7 +218,9 @@ fn normalize(key: &str) -> String {
 }
 
 /// A set of variables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub struct VarSet(pub u64);
 
 impl VarSet {
