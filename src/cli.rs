@@ -23,7 +23,7 @@ pub const EXIT_HELP: &str = "Exit status: 0 done; 1 failed, or no log found in t
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read log exports, classify every denied request, write the dataset and a summary.
-    Analyze(AnalyzeArgs),
+    Analyze(Box<AnalyzeArgs>),
     /// Write a synthetic incident (access, authorizer and execution logs) in any container.
     Generate(GenerateArgs),
     /// The whole story of one request from an analyzed dataset: its records in time order, the
@@ -125,6 +125,15 @@ pub struct AnalyzeArgs {
     /// Worker threads (default: all cores). Output does not depend on it.
     #[arg(long, short = 'j')]
     pub threads: Option<NonZeroUsize>,
+    /// Memory budget of the join (`512M`, `2G`, bytes): past it, parsed records spill to
+    /// disk by request-id hash and are joined a shard at a time. Peak RSS stays near this
+    /// plus a fixed overhead (README "Memory").
+    #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = parse_size)]
+    pub memory_limit: u64,
+    /// Where the join spills when the input does not fit in --memory-limit (default: the
+    /// output directory's staging area, removed at the end of the run).
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
     /// Clear the whole dataset first (default: replace only the partitions this run writes).
     #[arg(long)]
     pub overwrite: bool,
@@ -188,5 +197,46 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+}
+
+/// Parses a size: bytes, or a number with K, M, G (or KiB, MiB, GiB; powers of 1024).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size; write e.g. 512M, 2G or 1073741824"))?;
+    let mult: u64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        "T" | "TB" | "TIB" => 1 << 40,
+        other => return Err(format!("{s:?}: unknown unit {other:?}; use K, M, G or T")),
+    };
+    let bytes = n * mult as f64;
+    if !(bytes.is_finite() && bytes >= (16u64 << 20) as f64) {
+        return Err(format!("{s:?}: the memory limit must be at least 16M"));
+    }
+    Ok(bytes as u64)
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_with_binary_units() {
+        assert_eq!(parse_size("128M"), Ok(128 << 20));
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_size("33554432"), Ok(32 << 20));
+        assert!(parse_size("1M").is_err(), "below the floor");
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("12Q").is_err());
     }
 }

@@ -12,6 +12,17 @@ use crate::records::access::AccessRecord;
 use crate::records::execution::ExecFacts;
 use crate::records::vars::Var;
 
+/// A request after deduplication, with what its execution log says: the unit the join's
+/// shards hold (and spill).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Request {
+    /// The request's access record (the smallest origin among identical duplicates), or one
+    /// made from the execution log when the access log does not have the request.
+    pub access: AccessRecord,
+    /// What the execution log says about the request.
+    pub exec: Option<ExecFacts>,
+}
+
 /// A request with what was joined to it.
 #[derive(Debug)]
 pub struct Joined {
@@ -51,22 +62,62 @@ fn compatible(a: Option<&str>, b: Option<&str>) -> bool {
     }
 }
 
-/// Joins access records (in run order) with invocation parts and execution-log facts (in run
-/// order). A request the execution log knows but no access record names becomes a request of
-/// its own.
+/// Joins access records with invocation parts and execution-log facts, all in memory: the
+/// whole join over one shard. The pipeline runs the same steps shard by shard
+/// ([`dedupe`], then a [`Linker`]).
 pub fn join(
     access: Vec<AccessRecord>,
     invocation_parts: Vec<Invocation>,
     exec_parts: Vec<(String, ExecFacts)>,
 ) -> JoinOutput {
-    let mut out = JoinOutput::default();
+    let d = dedupe(access, exec_parts);
+    let mut linker = Linker::new(invocation_parts);
+    linker.link_exact(0, &d.requests);
+    if linker.needs_inference() {
+        linker.count_inferred(0, &d.requests);
+    }
+    linker.settle();
+    let requests = d
+        .requests
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| linker.joined(0, i, r))
+        .collect();
+    let l = linker.finish();
+    JoinOutput {
+        requests,
+        invocations: l.invocations,
+        invocation_links: l.links,
+        duplicate_records: d.duplicate_records,
+        conflicting_duplicate_ids: d.conflicting_duplicate_ids,
+        duplicate_invocations: l.duplicate_invocations,
+    }
+}
 
-    // 1. Requests: one per key; identical records or a shared extended id are one request.
+/// The requests of one shard, deduplicated.
+#[derive(Debug, Default)]
+pub struct Deduped {
+    /// One per request, in run order (origin), execution-only requests last.
+    pub requests: Vec<Request>,
+    /// The same record seen twice (two files, two export routes): counted once.
+    pub duplicate_records: u64,
+    /// Records that share a request key but differ: all kept.
+    pub conflicting_duplicate_ids: u64,
+}
+
+/// One request per key: identical records or a shared extended id are one request; then
+/// execution-log facts, merged per (request id, api/stage), are attached to the request with
+/// that key or stand for a request the access log does not have. Every record of a request
+/// id must be in the same call (the shards split by request id). The result does not depend
+/// on the order of the input.
+pub fn dedupe(mut access: Vec<AccessRecord>, mut exec_parts: Vec<(String, ExecFacts)>) -> Deduped {
+    let mut out = Deduped::default();
+    access.sort_by_key(|r| r.origin);
+    exec_parts.sort_by(|a, b| a.1.origin.cmp(&b.1.origin).then_with(|| a.0.cmp(&b.0)));
     let mut by_id: HashMap<String, Vec<usize>> = HashMap::with_capacity(access.len());
     let mut requests: Vec<AccessRecord> = Vec::with_capacity(access.len());
     'records: for rec in access {
-        let id = rec.request_id().to_string();
-        if let Some(idxs) = by_id.get(&id) {
+        if let Some(idxs) = by_id.get(rec.request_id()) {
             for &i in idxs {
                 let prev = &requests[i];
                 if !compatible(prev.api_id(), rec.api_id())
@@ -88,12 +139,13 @@ pub fn join(
             }
             out.conflicting_duplicate_ids += 1;
         }
-        by_id.entry(id).or_default().push(requests.len());
+        by_id
+            .entry(rec.request_id().to_string())
+            .or_default()
+            .push(requests.len());
         requests.push(rec);
     }
 
-    // 1b. Execution-log facts: merge per (request id, api/stage), attach to the request with
-    // that key, or stand for a request the access log does not have.
     let mut merged: BTreeMap<(String, Option<(String, String)>), ExecFacts> = BTreeMap::new();
     for (id, f) in exec_parts {
         match merged.entry((id, f.api_stage.clone())) {
@@ -137,163 +189,396 @@ pub fn join(
             }
         }
     }
-
-    // 2. Invocations: merge parts by Lambda request id.
-    let mut invs: BTreeMap<String, Invocation> = BTreeMap::new();
-    for part in invocation_parts {
-        match invs.get_mut(&part.lambda_request_id) {
-            Some(existing) => {
-                out.duplicate_invocations += 1;
-                existing.merge(part);
-            }
-            None => {
-                invs.insert(part.lambda_request_id.clone(), part);
-            }
-        }
-    }
-    let invocations: Vec<Invocation> = invs.into_values().collect();
-    let inv_index: HashMap<&str, usize> = invocations
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (v.lambda_request_id.as_str(), i))
+    out.requests = requests
+        .into_iter()
+        .zip(exec)
+        .map(|(access, exec)| Request { access, exec })
         .collect();
-    let mut logged: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, v) in invocations.iter().enumerate() {
-        if let Some(r) = &v.logged_request_id {
-            logged.entry(r.as_str()).or_default().push(i);
-        }
-    }
+    out
+}
 
-    // 3. Links, best first; one invocation serves one request.
-    let mut links: Vec<Option<(usize, MatchMethod)>> = vec![None; requests.len()];
-    let mut taken: Vec<Option<(String, MatchMethod)>> = vec![None; invocations.len()];
-    for (ri, rec) in requests.iter().enumerate() {
-        if let Some(lid) = rec.get(Var::AuthorizerRequestId) {
-            if let Some(&ii) = inv_index.get(lid) {
-                if taken[ii].is_none() {
-                    links[ri] = Some((ii, MatchMethod::AuthorizerRequestId));
-                    taken[ii] = Some((
-                        rec.request_id().to_string(),
-                        MatchMethod::AuthorizerRequestId,
-                    ));
+/// Where a request is: (shard, index in the shard's deduplicated requests).
+type ReqKey = (u32, u32);
+
+/// Who took an invocation.
+#[derive(Debug, Clone)]
+struct Taken {
+    request_id: String,
+    method: MatchMethod,
+}
+
+/// The first request an open invocation fits, while counting inferred links.
+#[derive(Debug, Clone)]
+struct Fit {
+    key: ReqKey,
+    request_id: String,
+    /// How many invocations that request fits.
+    candidates: usize,
+}
+
+/// An invocation open for an inferred link: (start, index, (api, stage, method, path) of its
+/// method ARN).
+type OpenInvocation = (i64, usize, (String, String, String, String));
+
+type Route = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Ties invocations to requests, best link first, one invocation to one request, over the
+/// shards of a run: [`Linker::link_exact`] over every shard, then (for authorizers that
+/// never see the request id) [`Linker::count_inferred`] over every shard and
+/// [`Linker::settle`], then [`Linker::joined`] per request. Its state grows with the
+/// invocations, not with the requests.
+pub struct Linker {
+    invocations: Vec<Invocation>,
+    by_lambda: HashMap<String, usize>,
+    logged: HashMap<String, Vec<usize>>,
+    taken: Vec<Option<Taken>>,
+    link_of: HashMap<ReqKey, (usize, MatchMethod)>,
+    route_fns: HashMap<Route, BTreeSet<String>>,
+    /// Open invocations with a method ARN, by start time: (start, index, parsed ARN).
+    open: Vec<OpenInvocation>,
+    max_init_ms: i64,
+    open_ready: bool,
+    fits: HashMap<usize, (u32, Fit)>,
+    span: HashMap<String, (i64, i64)>,
+    unmatched_starts: HashMap<String, Vec<i64>>,
+    dropped: Vec<bool>,
+    duplicate_invocations: u64,
+}
+
+fn fn_key(v: &Invocation) -> String {
+    v.function_name
+        .clone()
+        .unwrap_or_else(|| format!("file#{}", v.origin.file))
+}
+
+fn route(r: &AccessRecord) -> Route {
+    (
+        r.api_id().map(str::to_string),
+        r.stage().map(str::to_string),
+        r.get(Var::HttpMethod).map(str::to_string),
+        r.get(Var::ResourcePath).map(str::to_string),
+    )
+}
+
+impl Linker {
+    /// Merges invocation parts (in run order) by Lambda request id.
+    pub fn new(invocation_parts: Vec<Invocation>) -> Self {
+        let mut duplicate_invocations = 0;
+        let mut invs: BTreeMap<String, Invocation> = BTreeMap::new();
+        for part in invocation_parts {
+            match invs.get_mut(&part.lambda_request_id) {
+                Some(existing) => {
+                    duplicate_invocations += 1;
+                    existing.merge(part);
+                }
+                None => {
+                    invs.insert(part.lambda_request_id.clone(), part);
                 }
             }
         }
-    }
-    for (ri, rec) in requests.iter().enumerate() {
-        if links[ri].is_some() || rec.is_dash(Var::AuthorizerRequestId) {
-            continue;
-        }
-        let Some(cands) = logged.get(rec.request_id()) else {
-            continue;
-        };
-        let fits: Vec<usize> = cands
+        let invocations: Vec<Invocation> = invs.into_values().collect();
+        let by_lambda = invocations
             .iter()
-            .copied()
-            .filter(|&ii| taken[ii].is_none())
-            .filter(|&ii| {
-                let v = &invocations[ii];
-                compatible(v.logged_api_id.as_deref(), rec.api_id())
-                    && compatible(v.logged_stage.as_deref(), rec.stage())
-            })
+            .enumerate()
+            .map(|(i, v)| (v.lambda_request_id.clone(), i))
             .collect();
-        match fits.as_slice() {
-            [ii] => {
-                links[ri] = Some((*ii, MatchMethod::LoggedRequestContext));
-                taken[*ii] = Some((
-                    rec.request_id().to_string(),
-                    MatchMethod::LoggedRequestContext,
-                ));
+        let mut logged: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, v) in invocations.iter().enumerate() {
+            if let Some(r) = &v.logged_request_id {
+                logged.entry(r.clone()).or_default().push(i);
             }
-            [] => {}
-            many => {
-                for &ii in many {
-                    taken[ii] = Some((rec.request_id().to_string(), MatchMethod::Ambiguous));
+        }
+        let n = invocations.len();
+        Linker {
+            invocations,
+            by_lambda,
+            logged,
+            taken: vec![None; n],
+            link_of: HashMap::new(),
+            route_fns: HashMap::new(),
+            open: Vec::new(),
+            max_init_ms: 0,
+            open_ready: false,
+            fits: HashMap::new(),
+            span: HashMap::new(),
+            unmatched_starts: HashMap::new(),
+            dropped: vec![false; n],
+            duplicate_invocations,
+        }
+    }
+
+    /// The merged invocations, sorted by Lambda request id.
+    pub fn invocations(&self) -> &[Invocation] {
+        &self.invocations
+    }
+
+    fn take(&mut self, ii: usize, key: ReqKey, rec: &AccessRecord, method: MatchMethod) {
+        self.taken[ii] = Some(Taken {
+            request_id: rec.request_id().to_string(),
+            method,
+        });
+        if method != MatchMethod::Ambiguous {
+            self.link_of.insert(key, (ii, method));
+            if method.is_exact() {
+                let f = fn_key(&self.invocations[ii]);
+                self.route_fns.entry(route(rec)).or_default().insert(f);
+            }
+        }
+    }
+
+    /// The exact links of one shard's requests: the access log's authorizer request id, then
+    /// the request id the function logged (unique fit, else every fit is ambiguous).
+    pub fn link_exact(&mut self, shard: u32, requests: &[Request]) {
+        for (ri, r) in requests.iter().enumerate() {
+            let rec = &r.access;
+            let Some(lid) = rec.get(Var::AuthorizerRequestId) else {
+                continue;
+            };
+            if let Some(&ii) = self.by_lambda.get(lid) {
+                if self.taken[ii].is_none() {
+                    self.take(
+                        ii,
+                        (shard, ri as u32),
+                        rec,
+                        MatchMethod::AuthorizerRequestId,
+                    );
+                }
+            }
+        }
+        for (ri, r) in requests.iter().enumerate() {
+            let rec = &r.access;
+            let key = (shard, ri as u32);
+            if self.link_of.contains_key(&key) || rec.is_dash(Var::AuthorizerRequestId) {
+                continue;
+            }
+            let Some(cands) = self.logged.get(rec.request_id()) else {
+                continue;
+            };
+            let fits: Vec<usize> = cands
+                .iter()
+                .copied()
+                .filter(|&ii| self.taken[ii].is_none())
+                .filter(|&ii| {
+                    let v = &self.invocations[ii];
+                    compatible(v.logged_api_id.as_deref(), rec.api_id())
+                        && compatible(v.logged_stage.as_deref(), rec.stage())
+                })
+                .collect();
+            match fits.as_slice() {
+                [ii] => self.take(*ii, key, rec, MatchMethod::LoggedRequestContext),
+                [] => {}
+                many => {
+                    for &ii in many {
+                        self.take(ii, key, rec, MatchMethod::Ambiguous);
+                    }
                 }
             }
         }
     }
 
-    // 3b. The inferred link for authorizers that never see the request id (TOKEN): same route,
-    // the invocation starting just after the request, one to one.
-    infer_links(&requests, &exec, &invocations, &mut links, &mut taken);
+    /// Whether any invocation is left for an inferred link (call after every
+    /// [`Linker::link_exact`]); when not, [`Linker::count_inferred`] can be skipped.
+    pub fn needs_inference(&mut self) -> bool {
+        if !self.open_ready {
+            self.open_ready = true;
+            self.open = self
+                .invocations
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| self.taken[*i].is_none())
+                .filter_map(|(i, v)| {
+                    let (a, s, m, p) = parse_method_arn(v.method_arn.as_deref()?)?;
+                    Some((v.start_time_ms?, i, (a.into(), s.into(), m.into(), p)))
+                })
+                .collect();
+            self.open.sort_unstable_by_key(|o| (o.0, o.1));
+            self.max_init_ms = self
+                .open
+                .iter()
+                .map(|(_, i, _)| self.invocations[*i].init_duration_ms.unwrap_or(0.0).ceil() as i64)
+                .max()
+                .unwrap_or(0);
+        }
+        !self.open.is_empty()
+    }
 
-    // 4. Coverage: which function logs serve which route, learned from exact links, and
-    // the span each function's log covers.
-    let fn_key = |v: &Invocation| {
-        v.function_name
-            .clone()
-            .unwrap_or_else(|| format!("file#{}", v.origin.file))
-    };
-    let route = |r: &AccessRecord| {
-        (
-            r.api_id().map(str::to_string),
-            r.stage().map(str::to_string),
-            r.get(Var::HttpMethod).map(str::to_string),
-            r.get(Var::ResourcePath).map(str::to_string),
-        )
-    };
-    let mut route_fns: HashMap<_, BTreeSet<String>> = HashMap::new();
-    for (ri, l) in links.iter().enumerate() {
-        if let Some((ii, m)) = l {
-            if m.is_exact() {
-                route_fns
-                    .entry(route(&requests[ri]))
-                    .or_default()
-                    .insert(fn_key(&invocations[*ii]));
+    /// Counts, for one shard, which open invocations each request without a link could be
+    /// (same route, starting just after the request): the inferred link for authorizers that
+    /// never see the request id (TOKEN).
+    pub fn count_inferred(&mut self, shard: u32, requests: &[Request]) {
+        use crate::records::execution::Fact;
+        if !self.needs_inference() {
+            return;
+        }
+        for (ri, r) in requests.iter().enumerate() {
+            let rec = &r.access;
+            let key = (shard, ri as u32);
+            if self.link_of.contains_key(&key) {
+                continue;
+            }
+            // Only requests known to have invoked the authorizer.
+            let invoked = rec.get(Var::AuthorizerRequestId).is_some()
+                || rec.get(Var::AuthorizerIntegrationStatus).is_some()
+                || r.exec
+                    .as_ref()
+                    .is_some_and(|e| e.has(Fact::AuthorizerInvoked));
+            let Some((t, precision)) = rec.request_time() else {
+                continue;
+            };
+            if !invoked {
+                continue;
+            }
+            let slack = if precision == "s" { 1_000 } else { 0 };
+            let method = rec.get(Var::HttpMethod);
+            let lo = self.open.partition_point(|o| o.0 < t);
+            let hi_bound = t + slack + INFER_WINDOW_MS + self.max_init_ms;
+            let mut cands = Vec::new();
+            for (start, ii, (api, stage, m, path)) in &self.open[lo..] {
+                if *start > hi_bound {
+                    break;
+                }
+                let init = self.invocations[*ii].init_duration_ms.unwrap_or(0.0).ceil() as i64;
+                let in_time = *start <= t + slack + INFER_WINDOW_MS + init;
+                let same_route = compatible(rec.api_id(), Some(api))
+                    && compatible(rec.stage(), Some(stage))
+                    && method.is_none_or(|x| x == m)
+                    && match (rec.get(Var::ResourcePath), rec.get(Var::Path)) {
+                        (Some(tpl), _) => template_matches(tpl, path),
+                        (None, Some(actual)) => actual.ends_with(path.as_str()),
+                        (None, None) => false,
+                    };
+                if in_time && same_route {
+                    cands.push(*ii);
+                }
+            }
+            for &ii in &cands {
+                let e = self.fits.entry(ii).or_insert_with(|| {
+                    (
+                        0,
+                        Fit {
+                            key,
+                            request_id: rec.request_id().to_string(),
+                            candidates: cands.len(),
+                        },
+                    )
+                });
+                e.0 += 1;
             }
         }
     }
-    let mut span: HashMap<String, (i64, i64)> = HashMap::new();
-    let mut unmatched_starts: HashMap<String, Vec<i64>> = HashMap::new();
-    for (ii, v) in invocations.iter().enumerate() {
-        let Some(t) = v.start_time_ms else { continue };
-        let e = span.entry(fn_key(v)).or_insert((t, t));
-        e.0 = e.0.min(t);
-        e.1 = e.1.max(t);
-        if taken[ii].is_none() {
-            unmatched_starts.entry(fn_key(v)).or_default().push(t);
-        }
-    }
-    unmatched_starts
-        .values_mut()
-        .for_each(|v| v.sort_unstable());
 
-    let covers = |rec: &AccessRecord| -> bool {
+    /// Decides the inferred links (an invocation exactly one request fits, and that request
+    /// fits only it; several requests: ambiguous, not used) and what each function's log
+    /// covers. Call after [`Linker::count_inferred`] over every shard.
+    pub fn settle(&mut self) {
+        let mut fits: Vec<(usize, (u32, Fit))> =
+            std::mem::take(&mut self.fits).into_iter().collect();
+        fits.sort_unstable_by_key(|(ii, _)| *ii);
+        for (ii, (n, fit)) in fits {
+            if self.taken[ii].is_some() {
+                continue;
+            }
+            let method = if n == 1 && fit.candidates == 1 {
+                MatchMethod::InferredTimeRoute
+            } else if n > 1 {
+                MatchMethod::Ambiguous
+            } else {
+                continue;
+            };
+            self.taken[ii] = Some(Taken {
+                request_id: fit.request_id,
+                method,
+            });
+            if method == MatchMethod::InferredTimeRoute {
+                self.link_of.insert(fit.key, (ii, method));
+            }
+        }
+        self.open = Vec::new();
+        for (ii, v) in self.invocations.iter().enumerate() {
+            let Some(t) = v.start_time_ms else { continue };
+            let e = self.span.entry(fn_key(v)).or_insert((t, t));
+            e.0 = e.0.min(t);
+            e.1 = e.1.max(t);
+            if self.taken[ii].is_none() {
+                self.unmatched_starts.entry(fn_key(v)).or_default().push(t);
+            }
+        }
+        self.unmatched_starts
+            .values_mut()
+            .for_each(|v| v.sort_unstable());
+    }
+
+    /// Whether the authorizer's log covers the request: the route is known (exact links) to
+    /// use functions whose log spans the request time and shows no unmatched invocation that
+    /// could be its own.
+    fn covers(&self, rec: &AccessRecord) -> bool {
         let Some((t, _)) = rec.request_time() else {
             return false;
         };
-        let Some(fns) = route_fns.get(&route(rec)) else {
+        let Some(fns) = self.route_fns.get(&route(rec)) else {
             return false;
         };
         fns.iter().all(|f| {
-            let inside = span.get(f).is_some_and(|(a, b)| *a <= t && t <= *b);
+            let inside = self.span.get(f).is_some_and(|(a, b)| *a <= t && t <= *b);
             // An unmatched invocation starting just after the request could be its own.
-            let near = unmatched_starts.get(f).is_some_and(|starts| {
+            let near = self.unmatched_starts.get(f).is_some_and(|starts| {
                 let lo = starts.partition_point(|s| *s < t - 2_000);
                 starts.get(lo).is_some_and(|s| *s <= t + 30_000)
             });
             inside && !near
         })
-    };
+    }
 
-    out.requests = requests
-        .into_iter()
-        .zip(links)
-        .zip(exec)
-        .map(|((access, invocation), exec)| {
-            let authorizer_log_covers = invocation.is_none() && covers(&access);
-            Joined {
-                access,
-                invocation,
-                authorizer_log_covers,
-                exec,
-            }
-        })
-        .collect();
-    out.invocation_links = taken;
-    out.invocations = invocations;
-    out
+    /// The request at `(shard, index)` with its link and coverage (after [`Linker::settle`]).
+    pub fn joined(&self, shard: u32, index: usize, r: Request) -> Joined {
+        let invocation = self.link_of.get(&(shard, index as u32)).copied();
+        let authorizer_log_covers = invocation.is_none() && self.covers(&r.access);
+        Joined {
+            access: r.access,
+            invocation,
+            authorizer_log_covers,
+            exec: r.exec,
+        }
+    }
+
+    /// The run's filter dropped this request: its invocation goes with it.
+    pub fn drop_request(&mut self, j: &Joined) {
+        if let Some((ii, _)) = j.invocation {
+            self.dropped[ii] = true;
+        }
+    }
+
+    /// The invocations and what became of each.
+    pub fn finish(self) -> LinkerOutput {
+        LinkerOutput {
+            links: self
+                .taken
+                .into_iter()
+                .map(|t| t.map(|t| (t.request_id, t.method)))
+                .collect(),
+            invocations: self.invocations,
+            dropped: self.dropped,
+            duplicate_invocations: self.duplicate_invocations,
+        }
+    }
+}
+
+/// The invocations of a run after linking.
+#[derive(Debug, Default)]
+pub struct LinkerOutput {
+    /// Merged invocations, sorted by Lambda request id.
+    pub invocations: Vec<Invocation>,
+    /// Per invocation: the request id it was tied to, and how (or `Ambiguous`).
+    pub links: Vec<Option<(String, MatchMethod)>>,
+    /// Per invocation: its request was dropped by the run's filter.
+    pub dropped: Vec<bool>,
+    /// Invocations merged because they were seen twice.
+    pub duplicate_invocations: u64,
 }
 
 /// `(api, stage, METHOD, actual path)` of a `methodArn`
@@ -325,86 +610,6 @@ fn template_matches(template: &str, path: &str) -> bool {
 /// How long after a request (ms) its authorizer invocation may start: the gateway's own
 /// latency before the call, the cold start's init time, and the request time's precision.
 const INFER_WINDOW_MS: i64 = 1_000;
-
-fn infer_links(
-    requests: &[AccessRecord],
-    exec: &[Option<ExecFacts>],
-    invocations: &[Invocation],
-    links: &mut [Option<(usize, MatchMethod)>],
-    taken: &mut [Option<(String, MatchMethod)>],
-) {
-    use crate::records::execution::Fact;
-    // Invocations open for an inferred link, by (method), with their parsed ARN.
-    let open: Vec<(usize, (&str, &str, &str, String), i64)> = invocations
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| taken[*i].is_none())
-        .filter_map(|(i, v)| {
-            let arn = parse_method_arn(v.method_arn.as_deref()?)?;
-            Some((i, arn, v.start_time_ms?))
-        })
-        .collect();
-    if open.is_empty() {
-        return;
-    }
-    let mut req_cands: Vec<Vec<usize>> = vec![Vec::new(); requests.len()];
-    let mut inv_cands: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (ri, rec) in requests.iter().enumerate() {
-        if links[ri].is_some() {
-            continue;
-        }
-        // Only requests known to have invoked the authorizer.
-        let invoked = rec.get(Var::AuthorizerRequestId).is_some()
-            || rec.get(Var::AuthorizerIntegrationStatus).is_some()
-            || exec[ri]
-                .as_ref()
-                .is_some_and(|e| e.has(Fact::AuthorizerInvoked));
-        let Some((t, precision)) = rec.request_time() else {
-            continue;
-        };
-        if !invoked {
-            continue;
-        }
-        let slack = if precision == "s" { 1_000 } else { 0 };
-        let method = rec.get(Var::HttpMethod);
-        for (ii, (api, stage, m, path), start) in &open {
-            let init = invocations[*ii].init_duration_ms.unwrap_or(0.0).ceil() as i64;
-            let in_time = *start >= t && *start <= t + slack + INFER_WINDOW_MS + init;
-            let same_route = compatible(rec.api_id(), Some(api))
-                && compatible(rec.stage(), Some(stage))
-                && method.is_none_or(|x| x == *m)
-                && match (rec.get(Var::ResourcePath), rec.get(Var::Path)) {
-                    (Some(tpl), _) => template_matches(tpl, path),
-                    (None, Some(actual)) => actual.ends_with(path.as_str()),
-                    (None, None) => false,
-                };
-            if in_time && same_route {
-                req_cands[ri].push(*ii);
-                inv_cands.entry(*ii).or_default().push(ri);
-            }
-        }
-    }
-    for (ri, cands) in req_cands.iter().enumerate() {
-        if let [ii] = cands.as_slice() {
-            if inv_cands.get(ii).map(Vec::len) == Some(1) {
-                links[ri] = Some((*ii, MatchMethod::InferredTimeRoute));
-                taken[*ii] = Some((
-                    requests[ri].request_id().to_string(),
-                    MatchMethod::InferredTimeRoute,
-                ));
-            }
-        }
-    }
-    // An invocation several requests fit is ambiguous and not used.
-    for (ii, reqs) in inv_cands {
-        if reqs.len() > 1 && taken[ii].is_none() {
-            taken[ii] = Some((
-                requests[reqs[0]].request_id().to_string(),
-                MatchMethod::Ambiguous,
-            ));
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

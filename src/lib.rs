@@ -24,5 +24,6 @@ pub mod records;
 pub mod redact;
 pub mod report;
 pub mod sink;
+pub mod spill;
 pub mod summary;
 pub mod time;

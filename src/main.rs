@@ -38,7 +38,7 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Analyze(a) => analyze(a),
+        Command::Analyze(a) => analyze(*a),
         Command::Generate(g) => generate(g),
         Command::Explain(e) => explain(e),
         Command::CheckFormat(c) => check_format(c),
@@ -149,6 +149,8 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             CompressionArg::Snappy => Compression::Snappy,
         },
         max_rows_per_file: 5_000_000,
+        memory_limit: usize::try_from(a.memory_limit).unwrap_or(usize::MAX),
+        spill_dir: a.spill_dir.clone(),
         run_id: run_id(),
         filter,
         reports,

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use crate::classify::{self, Facts};
 use crate::input::{self, ContainerKind, Frame, InputFile};
-use crate::join::{self, JoinOutput};
+use crate::join::{self, Linker};
 use crate::model::{
     excerpt, Event, Invocation, InvocationRow, LogKind, Origin, Reject, RejectReason, RequestRow,
 };
@@ -23,7 +23,8 @@ use crate::records::vars::Var;
 use crate::redact;
 use crate::sink::dataset::{DatasetOptions, DatasetWriter};
 use crate::sink::parquet::Compression;
-use crate::summary::{InputStats, MappingUse, Summary};
+use crate::spill::{ShardBatch, ShardStore};
+use crate::summary::{InputStats, MappingUse, RowTally, Summary};
 
 /// Lines after which a source whose every line failed gets an early warning.
 const EARLY_WARNING_LINES: u64 = 10_000;
@@ -59,6 +60,49 @@ pub struct AnalyzeOptions {
     pub athena: Option<(String, String)>,
     /// Reports to write besides the tables.
     pub reports: Reports,
+    /// The memory budget of the join (`--memory-limit`), bytes: past it, records spill to
+    /// disk by request-key hash.
+    pub memory_limit: usize,
+    /// Where spill files go (`--spill-dir`); by default the output's staging directory.
+    pub spill_dir: Option<PathBuf>,
+}
+
+/// Default `--memory-limit`: 512 MiB.
+pub const DEFAULT_MEMORY_LIMIT: usize = 512 << 20;
+
+/// A worker hands its records to the shard store every this many estimated bytes.
+const BATCH_BYTES: usize = 1 << 20;
+
+/// Estimated bytes in memory per byte of (uncompressed) input once parsed, and per byte of
+/// a parsed record once it is a classified row: sizing the shards and groups.
+const RECORD_MEM_PER_INPUT_BYTE: f64 = 2.0;
+const ROW_MEM_PER_RECORD_MEM: f64 = 2.5;
+
+/// How the memory budget is shared: records held while parsing, and one group of shards
+/// being classified and written.
+fn budgets(limit: usize) -> (usize, usize) {
+    let held = limit / 5 * 2;
+    let group = ((limit as f64 * 0.3) / (1.0 + ROW_MEM_PER_RECORD_MEM)) as usize;
+    (held, group.max(1 << 20))
+}
+
+/// Number of hash shards: enough that one shard of the expected input fits in a group.
+fn shard_count(files: &[InputFile], limit: usize) -> usize {
+    let bytes: f64 = files
+        .iter()
+        .map(|f| {
+            match f.size {
+                // Gzip: assume the usual ~10× of text logs.
+                Some(n) if f.display.ends_with(".gz") => n as f64 * 10.0,
+                Some(n) => n as f64,
+                // stdin: as many shards as the limit allows.
+                None => f64::MAX / 4.0,
+            }
+        })
+        .sum();
+    let (_, group) = budgets(limit);
+    let need = (bytes * RECORD_MEM_PER_INPUT_BYTE / group as f64).ceil() as usize;
+    need.min(1 << 20).next_power_of_two().clamp(16, 1024)
 }
 
 /// Which report files a run writes (`--report`).
@@ -175,6 +219,9 @@ pub enum PipelineError {
     /// The output could not be written.
     #[error(transparent)]
     Sink(#[from] crate::sink::dataset::SinkError),
+    /// The join's spill files could not be written or read.
+    #[error(transparent)]
+    Spill(#[from] crate::spill::SpillError),
     /// Ctrl-C or a termination signal: nothing was written under a final name.
     #[error(transparent)]
     Interrupted(#[from] crate::interrupt::Interrupted),
@@ -217,7 +264,8 @@ struct FileWork<'a> {
     formats: &'a AccessFormats,
     authz: AuthorizerLog,
     exec: ExecutionLog,
-    records: Vec<AccessRecord>,
+    store: &'a ShardStore,
+    batch: ShardBatch,
     stats: InputStats,
     rejects: Vec<Reject>,
     rejects_per_reason: usize,
@@ -226,11 +274,9 @@ struct FileWork<'a> {
     warned: bool,
 }
 
-/// What one file yielded.
+/// What one file yielded besides the records it handed to the shard store.
 struct FileResult {
-    records: Vec<AccessRecord>,
     invocations: Vec<Invocation>,
-    exec: Vec<(String, ExecFacts)>,
     stats: InputStats,
     rejects: Vec<Reject>,
     mappings: BTreeMap<(String, Vec<String>), u64>,
@@ -357,7 +403,10 @@ impl<'a> FileWork<'a> {
                 self.stats.access_records += 1;
                 self.lines_ok += 1;
                 self.sticky = Some(LogKind::Access);
-                self.records.push(*rec);
+                self.batch.access(self.store, *rec);
+                if self.batch.mem() >= BATCH_BYTES {
+                    self.store.add(&mut self.batch);
+                }
             }
             Ok(Parsed::NotAccess) => {
                 if self.sticky == Some(LogKind::Authorizer) {
@@ -398,7 +447,7 @@ impl<'a> FileWork<'a> {
     }
 }
 
-fn process_file(file: &InputFile, opts: &AnalyzeOptions) -> FileResult {
+fn process_file(file: &InputFile, opts: &AnalyzeOptions, store: &ShardStore) -> FileResult {
     let path_group = input::log_group_from_path(&file.display).map(Arc::from);
     let mut w = FileWork {
         file,
@@ -409,7 +458,8 @@ fn process_file(file: &InputFile, opts: &AnalyzeOptions) -> FileResult {
         formats: &opts.access_formats,
         authz: AuthorizerLog::new(),
         exec: ExecutionLog::new(),
-        records: Vec::new(),
+        store,
+        batch: ShardBatch::default(),
         stats: InputStats {
             files: 1,
             ..Default::default()
@@ -448,10 +498,12 @@ fn process_file(file: &InputFile, opts: &AnalyzeOptions) -> FileResult {
             });
         }
     }
+    for (id, f) in w.exec.finish() {
+        w.batch.exec(store, id, f);
+    }
+    store.add(&mut w.batch);
     FileResult {
-        records: w.records,
         invocations: w.authz.finish(),
-        exec: w.exec.finish(),
         stats: w.stats,
         rejects: w.rejects,
         mappings: w.mappings,
@@ -638,6 +690,14 @@ pub fn analyze(
             msg: e.to_string(),
         })?
     };
+    let shard_n = shard_count(&files, opts.memory_limit);
+    let (held_budget, group_budget) = budgets(opts.memory_limit);
+    let spill_dir = opts
+        .spill_dir
+        .clone()
+        .unwrap_or_else(|| writer.staging_dir().to_path_buf())
+        .join(format!("spill-{}", opts.run_id));
+    let store = ShardStore::new(shard_n, held_budget, spill_dir);
     // `None` once an interrupt stopped the reading: the remaining files are not read.
     let results: Option<Vec<FileResult>> = pool.install(|| {
         files
@@ -646,28 +706,36 @@ pub fn analyze(
                 if crate::interrupt::interrupted() {
                     return None;
                 }
-                let r = process_file(f, opts);
+                let r = process_file(f, opts, &store);
                 on_file_done(r.stats.bytes_in);
                 Some(r)
             })
             .collect()
     });
     crate::interrupt::check()?;
+    if let Some(e) = store.take_error() {
+        return Err(e.into());
+    }
     let results = results.unwrap_or_default();
+    let spilled_bytes = store.spilled_bytes();
+    if spilled_bytes > 0 {
+        eprintln!(
+            "gatelog: the input did not fit in --memory-limit ({} MiB): the join spilled {} MiB to disk in {} shards",
+            opts.memory_limit >> 20,
+            spilled_bytes >> 20,
+            shard_n
+        );
+    }
     timings.insert("read_parse".to_string(), t0.elapsed().as_secs_f64());
 
     let t1 = Instant::now();
     let mut stats = InputStats::default();
-    let mut records = Vec::new();
     let mut parts = Vec::new();
-    let mut exec_parts = Vec::new();
     let mut rejects: Vec<Reject> = Vec::new();
     let mut mappings = Vec::new();
     for (f, r) in files.iter().zip(results) {
         stats.add(&r.stats);
-        records.extend(r.records);
         parts.extend(r.invocations);
-        exec_parts.extend(r.exec);
         rejects.extend(r.rejects);
         for ((mapping, ambiguous_keys), n) in r.mappings {
             mappings.push(MappingUse {
@@ -678,54 +746,101 @@ pub fn analyze(
             });
         }
     }
-    let JoinOutput {
-        requests,
-        invocations,
-        invocation_links,
-        duplicate_records,
-        conflicting_duplicate_ids,
-        duplicate_invocations,
-    } = join::join(records, parts, exec_parts);
+    // The grace hash join: every shard deduplicated, then linked to the invocations shard by
+    // shard; the linker's state grows with the invocations only.
+    let mut shards = pool.install(|| store.finish())?;
     crate::interrupt::check()?;
-    let (requests, dropped): (Vec<_>, Vec<_>) = requests
-        .into_iter()
-        .partition(|j| opts.filter.keeps(&j.access));
-    let dropped_ids: std::collections::HashSet<String> = dropped
-        .iter()
-        .map(|j| j.access.request_id().to_string())
-        .collect();
+    let mut linker = Linker::new(parts);
+    for (s, sh) in shards.shards.iter().enumerate() {
+        sh.with(|reqs| linker.link_exact(s as u32, reqs))?;
+    }
+    if linker.needs_inference() {
+        for (s, sh) in shards.shards.iter().enumerate() {
+            sh.with(|reqs| linker.count_inferred(s as u32, reqs))?;
+        }
+    }
+    linker.settle();
+    crate::interrupt::check()?;
     timings.insert("join".to_string(), t1.elapsed().as_secs_f64());
 
+    // Classify and write a group of shards at a time. Within a group, rows go out by dt
+    // partition, request time, request id, then provenance; a run whose input fits in one
+    // group is in that order throughout.
+    let (mut t_classify, mut t_write) = (0.0, 0.0);
+    let mut tally = RowTally::default();
+    let mut filtered_out = 0usize;
+    let mut s = 0usize;
+    while s < shards.shards.len() {
+        let t2 = Instant::now();
+        let mut end = s + 1;
+        let mut mem = shards.shards[s].mem();
+        while end < shards.shards.len() && mem + shards.shards[end].mem() <= group_budget {
+            mem += shards.shards[end].mem();
+            end += 1;
+        }
+        let mut requests = Vec::new();
+        for (si, sh) in shards.shards[s..end].iter_mut().enumerate() {
+            for (i, r) in sh.take()?.into_iter().enumerate() {
+                let j = linker.joined((s + si) as u32, i, r);
+                if opts.filter.keeps(&j.access) {
+                    requests.push(j);
+                } else {
+                    linker.drop_request(&j);
+                    filtered_out += 1;
+                }
+            }
+        }
+        s = end;
+        // Sorting the joined requests by a key computed once is far cheaper than sorting
+        // the wide rows.
+        requests.sort_by_cached_key(|j| {
+            let a = &j.access;
+            let t = a.request_time().map(|(t, _)| t);
+            (
+                day_key(t.or(a.log_time_ms)),
+                t,
+                a.request_id().to_string(),
+                a.origin.file,
+                a.origin.line,
+            )
+        });
+        let invocations = linker.invocations();
+        let rows: Vec<RequestRow> = pool.install(|| {
+            requests
+                .par_iter()
+                .map(|j| request_row(j, invocations, &files))
+                .collect()
+        });
+        drop(requests);
+        for r in &rows {
+            tally.add(r);
+        }
+        t_classify += t2.elapsed().as_secs_f64();
+        let t3 = Instant::now();
+        writer.write_requests(rows.iter())?;
+        if s < shards.shards.len() {
+            // More groups follow: end the row groups so the writers hold nothing back.
+            writer.flush_row_groups()?;
+        }
+        t_write += t3.elapsed().as_secs_f64();
+        crate::interrupt::check()?;
+    }
+    let duplicate_records = shards.duplicate_records;
+    let conflicting_duplicate_ids = shards.conflicting_duplicate_ids;
+    drop(shards);
+
     let t2 = Instant::now();
-    // Output order: by dt partition, request time, request id, then provenance. Sorting the
-    // joined requests by a key computed once is far cheaper than sorting the wide rows.
-    let mut requests = requests;
-    requests.sort_by_cached_key(|j| {
-        let a = &j.access;
-        let t = a.request_time().map(|(t, _)| t);
-        (
-            day_key(t.or(a.log_time_ms)),
-            t,
-            a.request_id().to_string(),
-            a.origin.file,
-            a.origin.line,
-        )
-    });
-    let rows: Vec<RequestRow> = pool.install(|| {
-        requests
-            .par_iter()
-            .map(|j| request_row(j, &invocations, &files))
-            .collect()
-    });
-    drop(requests);
-    let mut inv_rows: Vec<InvocationRow> = invocations
+    let linked = linker.finish();
+    let mut inv_rows: Vec<InvocationRow> = linked
+        .invocations
         .into_iter()
-        .zip(invocation_links)
-        .filter(|(inv, link)| match link {
-            Some((id, _)) => !dropped_ids.contains(id),
-            None => opts.filter.keeps_time(inv.start_time_ms),
+        .zip(linked.links)
+        .zip(linked.dropped)
+        .filter(|((inv, link), dropped)| match link {
+            Some((_, m)) if *m != crate::model::MatchMethod::Ambiguous => !dropped,
+            _ => opts.filter.keeps_time(inv.start_time_ms),
         })
-        .map(|(mut invocation, link)| {
+        .map(|((mut invocation, link), _)| {
             invocation.error_message = invocation
                 .error_message
                 .map(|m| redact::scrub(&m).into_owned());
@@ -759,18 +874,18 @@ pub fn analyze(
                     .cmp(&b.invocation.lambda_request_id)
             })
     });
-    timings.insert("classify".to_string(), t2.elapsed().as_secs_f64());
+    t_classify += t2.elapsed().as_secs_f64();
+    timings.insert("classify".to_string(), t_classify);
 
     let mut summary = Summary::default();
-    summary.count_rows(&rows);
+    tally.finish(&mut summary);
     summary.input = stats;
     summary.mappings = mappings;
     summary.duplicate_records = duplicate_records;
     summary.conflicting_duplicate_ids = conflicting_duplicate_ids;
-    summary.count_invocations(&inv_rows, duplicate_invocations);
+    summary.count_invocations(&inv_rows, linked.duplicate_invocations);
 
     let t3 = Instant::now();
-    writer.write_requests(rows.iter())?;
     writer.write_invocations(inv_rows.iter())?;
     rejects.sort_by_key(|r| r.origin);
     let mut per_reason: BTreeMap<RejectReason, usize> = BTreeMap::new();
@@ -793,7 +908,7 @@ pub fn analyze(
         nd.push('\n');
     }
     writer.write_file("rejects.ndjson", nd.as_bytes())?;
-    timings.insert("write".to_string(), t3.elapsed().as_secs_f64());
+    timings.insert("write".to_string(), t_write + t3.elapsed().as_secs_f64());
     timings.insert("total".to_string(), t0.elapsed().as_secs_f64());
     summary.run.timings_s = timings.clone();
     if opts.reports.json {
@@ -825,9 +940,9 @@ pub fn analyze(
             "authorizer_invocations": summary.authorizer.invocations,
             "rejected_lines": summary.input.rejected_total(),
             "skipped_lines": summary.input.skipped_total(),
-            "filtered_out_requests": dropped_ids.len(),
+            "filtered_out_requests": filtered_out,
         },
-        "run": { "timings_s": timings },
+        "run": { "timings_s": timings, "shards": shard_n, "spilled_bytes": spilled_bytes },
     });
     // The last point where stopping leaves the previous dataset untouched.
     crate::interrupt::check()?;
@@ -838,7 +953,7 @@ pub fn analyze(
         written,
         stale_staging_removed: stale,
         timings,
-        filtered_out: dropped_ids.len(),
+        filtered_out,
     })
 }
 

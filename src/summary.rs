@@ -432,17 +432,22 @@ impl Hasher for FxHasher {
 
 /// Value counts of the `top_*` fields.
 #[derive(Debug, Default)]
-struct Tops<'a> {
-    paths: Map<&'a str, u64>,
-    source_ip: Map<&'a str, u64>,
-    caller: Map<&'a str, u64>,
-    principal_id: Map<&'a str, u64>,
-    api_key_id: Map<&'a str, u64>,
+struct Tops {
+    paths: Map<String, u64>,
+    source_ip: Map<String, u64>,
+    caller: Map<String, u64>,
+    principal_id: Map<String, u64>,
+    api_key_id: Map<String, u64>,
 }
 
-fn bump<'a>(m: &mut Map<&'a str, u64>, v: Option<&'a str>) {
+fn bump(m: &mut Map<String, u64>, v: Option<&str>) {
     if let Some(v) = v.filter(|v| !v.is_empty() && *v != "-") {
-        *m.entry(v).or_default() += 1;
+        match m.get_mut(v) {
+            Some(n) => *n += 1,
+            None => {
+                m.insert(v.to_string(), 1);
+            }
+        }
     }
 }
 
@@ -450,8 +455,8 @@ fn nonempty(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|v| !v.is_empty() && *v != "-")
 }
 
-impl<'a> Tops<'a> {
-    fn add(&mut self, r: &'a RequestRow) {
+impl Tops {
+    fn add(&mut self, r: &RequestRow) {
         bump(
             &mut self.paths,
             nonempty(&r.resource_path).or(nonempty(&r.path)),
@@ -480,8 +485,8 @@ impl<'a> Tops<'a> {
 }
 
 /// The [`TOP_N`] most frequent values, ties by value; values are redacted after counting.
-fn top(m: &Map<&str, u64>) -> Vec<TopValue> {
-    let mut v: Vec<(&str, u64)> = m.iter().map(|(k, n)| (*k, *n)).collect();
+fn top(m: &Map<String, u64>) -> Vec<TopValue> {
+    let mut v: Vec<(&str, u64)> = m.iter().map(|(k, n)| (k.as_str(), *n)).collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     v.truncate(TOP_N);
     v.into_iter()
@@ -494,13 +499,13 @@ fn top(m: &Map<&str, u64>) -> Vec<TopValue> {
 
 /// Keeps the [`EXAMPLES`] smallest (time, id) of the rows offered, rows without time last.
 #[derive(Debug, Default)]
-struct Examples<'a>(Vec<(bool, i64, &'a str)>);
+struct Examples(Vec<(bool, i64, String)>);
 
-impl<'a> Examples<'a> {
-    fn offer(&mut self, r: &'a RequestRow) {
+impl Examples {
+    fn offer(&mut self, r: &RequestRow) {
         let t = r.request_time_ms;
         self.0
-            .push((t.is_none(), t.unwrap_or(0), r.request_id.as_str()));
+            .push((t.is_none(), t.unwrap_or(0), r.request_id.clone()));
         if self.0.len() >= 8 * EXAMPLES {
             self.settle();
         }
@@ -514,22 +519,23 @@ impl<'a> Examples<'a> {
 
     fn finish(mut self) -> Vec<String> {
         self.settle();
-        self.0
-            .into_iter()
-            .map(|(_, _, id)| id.to_string())
-            .collect()
+        self.0.into_iter().map(|(_, _, id)| id).collect()
     }
 }
 
+/// Counts per minute (epoch minute → rows): the time series' raw material, whose size is
+/// bounded by the time span, not by the rows.
+type Minutes = BTreeMap<i64, u64>;
+
 /// One class's counters while counting.
 #[derive(Debug, Default)]
-struct ClassAcc<'a> {
+struct ClassAcc {
     line: ClassCount,
     span: Span,
-    examples: Examples<'a>,
-    tops: Tops<'a>,
-    /// Times of the class's requests, for the time series.
-    times: Vec<i64>,
+    examples: Examples,
+    tops: Tops,
+    /// Requests of the class per minute, for the time series.
+    minutes: Minutes,
 }
 
 /// Bucket width for a span, with its label.
@@ -548,10 +554,11 @@ fn bucket_for_span(span_ms: i64) -> (i64, String) {
 }
 
 /// The time series over `[first, last]`: every row's time counts in `requests`, each class's
-/// `times` in its counts (classes sharing a name across phases add up).
+/// minutes in its counts (classes sharing a name across phases add up). Buckets are whole
+/// minutes, so counting per minute loses nothing.
 fn time_series<'a>(
-    rows: &[RequestRow],
-    classes: impl Iterator<Item = (&'a str, &'a [i64])>,
+    all: &Minutes,
+    classes: impl Iterator<Item = (&'a str, &'a Minutes)>,
     first: i64,
     last: i64,
     untimed_denied: u64,
@@ -559,16 +566,17 @@ fn time_series<'a>(
     let (width, label) = bucket_for_span(last - first);
     let start = first.div_euclid(width) * width;
     let n = ((last - start).div_euclid(width) + 1) as usize;
-    let index = |t: i64| ((t - start).div_euclid(width) as usize).min(n - 1);
+    let index =
+        |minute: i64| ((minute * MINUTE_MS - start).div_euclid(width).max(0) as usize).min(n - 1);
     let mut requests = vec![0u64; n];
-    for t in rows.iter().filter_map(row_time) {
-        requests[index(t)] += 1;
+    for (&m, &c) in all {
+        requests[index(m)] += c;
     }
     let mut per_class: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
-    for (class, times) in classes {
+    for (class, minutes) in classes {
         let v = per_class.entry(class).or_insert_with(|| vec![0; n]);
-        for &t in times {
-            v[index(t)] += 1;
+        for (&m, &c) in minutes {
+            v[index(m)] += c;
         }
     }
     TimeSeries {
@@ -607,96 +615,138 @@ fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
-impl Summary {
-    /// Counts the classified rows: totals, classes (with their times, paths, callers and
-    /// examples), the time series, access-log coverage per source and the authorizer cache
-    /// estimate. Call once, before [`Summary::count_invocations`].
-    pub fn count_rows(&mut self, rows: &[RequestRow]) {
-        self.schema_version = SUMMARY_SCHEMA_VERSION;
-        self.requests = rows.len() as u64;
-        let mut classes: Map<(&str, Option<&str>), ClassAcc> = Map::default();
-        let mut by_status: Map<i32, u64> = Map::default();
-        let mut advice: Map<&str, u64> = Map::default();
-        let mut untimed_denied = 0u64;
-        let mut all = Tops::default();
-        let mut span = Span::default();
-        let mut coverage: Map<&str, Span> = Map::default();
-        let (mut cache_basis, mut cache_hits) = (0u64, 0u64);
+/// The counters of [`Summary::count_rows`], fed one row at a time: its memory grows with
+/// the classes, distinct callers and minutes of the time span, not with the rows.
+#[derive(Debug, Default)]
+pub struct RowTally {
+    requests: u64,
+    denied: u64,
+    refused: u64,
+    classes: Map<(String, Option<String>), ClassAcc>,
+    by_status: Map<i32, u64>,
+    advice: Map<String, u64>,
+    untimed_denied: u64,
+    all: Tops,
+    span: Span,
+    minutes: Minutes,
+    coverage: Map<String, Span>,
+    cache_basis: u64,
+    cache_hits: u64,
+}
+
+impl RowTally {
+    /// Counts one row.
+    pub fn add(&mut self, r: &RequestRow) {
         let (req_id, integ_status) = (
             Var::AuthorizerRequestId.name(),
             Var::AuthorizerIntegrationStatus.name(),
         );
-        for r in rows {
-            let t = row_time(r);
-            span.add(t);
-            if !r.source_file.is_empty() {
-                coverage.entry(r.source_file.as_str()).or_default().add(t);
-            }
-            if let Some(s) = r.status {
-                *by_status.entry(s).or_default() += 1;
-            }
-            if r.authorizer_status == Some(200) {
-                // A logged value proves the Lambda ran; an empty one counts only where the
-                // record's format carries the variable (the scan is left for that case).
-                if r.authorizer_request_id.is_some() || r.authorizer_integration_status.is_some() {
-                    cache_basis += 1;
-                } else if r
-                    .access_vars
-                    .iter()
-                    .any(|v| v == req_id || v == integ_status)
-                {
-                    cache_basis += 1;
-                    cache_hits += 1;
+        self.requests += 1;
+        let t = row_time(r);
+        self.span.add(t);
+        if let Some(t) = t {
+            *self.minutes.entry(t.div_euclid(MINUTE_MS)).or_default() += 1;
+        }
+        if !r.source_file.is_empty() {
+            match self.coverage.get_mut(r.source_file.as_str()) {
+                Some(s) => s.add(t),
+                None => {
+                    let mut s = Span::default();
+                    s.add(t);
+                    self.coverage.insert(r.source_file.clone(), s);
                 }
             }
-            if !r.denied {
-                continue;
-            }
-            self.denied += 1;
-            self.refused += r.refused as u64;
-            let phase = r.denial_phase.as_deref().unwrap_or("unknown");
-            let e = classes
-                .entry((phase, r.denial_class.as_deref()))
-                .or_insert_with(|| ClassAcc {
-                    line: ClassCount {
-                        phase: phase.to_string(),
-                        class: r.denial_class.clone(),
-                        ..Default::default()
-                    },
-                    ..Default::default()
-                });
-            e.line.count += 1;
-            *e.line
-                .confidence
-                .entry(r.confidence.clone().unwrap_or_else(|| "none".into()))
-                .or_default() += 1;
-            e.span.add(t);
-            match t {
-                Some(t) => e.times.push(t),
-                None => untimed_denied += 1,
-            }
-            e.examples.offer(r);
-            e.tops.add(r);
-            all.add(r);
-            for a in &r.advice {
-                *advice.entry(a.as_str()).or_default() += 1;
+        }
+        if let Some(s) = r.status {
+            *self.by_status.entry(s).or_default() += 1;
+        }
+        if r.authorizer_status == Some(200) {
+            // A logged value proves the Lambda ran; an empty one counts only where the
+            // record's format carries the variable (the scan is left for that case).
+            if r.authorizer_request_id.is_some() || r.authorizer_integration_status.is_some() {
+                self.cache_basis += 1;
+            } else if r
+                .access_vars
+                .iter()
+                .any(|v| v == req_id || v == integ_status)
+            {
+                self.cache_basis += 1;
+                self.cache_hits += 1;
             }
         }
+        if !r.denied {
+            return;
+        }
+        self.denied += 1;
+        self.refused += r.refused as u64;
+        let phase = r.denial_phase.as_deref().unwrap_or("unknown");
+        let key = (phase.to_string(), r.denial_class.clone());
+        let e = self.classes.entry(key).or_insert_with(|| ClassAcc {
+            line: ClassCount {
+                phase: phase.to_string(),
+                class: r.denial_class.clone(),
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+        e.line.count += 1;
+        let conf = r.confidence.as_deref().unwrap_or("none");
+        match e.line.confidence.get_mut(conf) {
+            Some(n) => *n += 1,
+            None => {
+                e.line.confidence.insert(conf.to_string(), 1);
+            }
+        }
+        e.span.add(t);
+        match t {
+            Some(t) => *e.minutes.entry(t.div_euclid(MINUTE_MS)).or_default() += 1,
+            None => self.untimed_denied += 1,
+        }
+        e.examples.offer(r);
+        e.tops.add(r);
+        self.all.add(r);
+        for a in &r.advice {
+            *self.advice.entry(a.clone()).or_default() += 1;
+        }
+    }
+
+    /// Writes the counts into `summary`.
+    pub fn finish(self, summary: &mut Summary) {
+        let RowTally {
+            requests,
+            denied,
+            refused,
+            classes,
+            by_status,
+            advice,
+            untimed_denied,
+            all,
+            span,
+            minutes,
+            coverage,
+            cache_basis,
+            cache_hits,
+        } = self;
+        let s = summary;
+        s.schema_version = SUMMARY_SCHEMA_VERSION;
+        s.requests = requests;
+        s.denied = denied;
+        s.refused = refused;
         for (k, v) in by_status {
-            *self.by_status.entry(k.to_string()).or_default() += v;
+            *s.by_status.entry(k.to_string()).or_default() += v;
         }
         for (k, v) in advice {
-            *self.limiting_advice.entry(k.to_string()).or_default() += v;
+            *s.limiting_advice.entry(k).or_default() += v;
         }
         for c in classes.values() {
-            *self.by_phase.entry(c.line.phase.clone()).or_default() += c.line.count;
+            *s.by_phase.entry(c.line.phase.clone()).or_default() += c.line.count;
         }
-        self.time_series = match (span.first, span.last) {
+        s.time_series = match (span.first, span.last) {
             (Some(f), Some(l)) => time_series(
-                rows,
+                &minutes,
                 classes
                     .iter()
-                    .map(|((_, class), acc)| (class.unwrap_or(UNDECIDED), acc.times.as_slice())),
+                    .map(|((_, class), acc)| (class.as_deref().unwrap_or(UNDECIDED), &acc.minutes)),
                 f,
                 l,
                 untimed_denied,
@@ -710,10 +760,10 @@ impl Summary {
             .into_values()
             .map(|acc| {
                 let mut c = acc.line;
-                c.share = if self.denied == 0 {
+                c.share = if denied == 0 {
                     0.0
                 } else {
-                    round4(c.count as f64 / self.denied as f64)
+                    round4(c.count as f64 / denied as f64)
                 };
                 c.first_seen = acc.span.first.map(rfc3339_ms);
                 c.last_seen = acc.span.last.map(rfc3339_ms);
@@ -729,22 +779,36 @@ impl Summary {
                 .then_with(|| a.phase.cmp(&b.phase))
                 .then_with(|| a.class.cmp(&b.class))
         });
-        self.by_class = v;
-        self.top_paths = all.paths();
-        self.top_callers = all.callers();
-        self.first_request = span.first.map(rfc3339_ms);
-        self.last_request = span.last.map(rfc3339_ms);
-        self.coverage.retain(|c| c.log != "access");
-        self.coverage.extend(
+        s.by_class = v;
+        s.top_paths = all.paths();
+        s.top_callers = all.callers();
+        s.first_request = span.first.map(rfc3339_ms);
+        s.last_request = span.last.map(rfc3339_ms);
+        s.coverage.retain(|c| c.log != "access");
+        s.coverage.extend(
             coverage
                 .into_iter()
-                .map(|(src, s)| coverage_of(src, "access", s)),
+                .map(|(src, sp)| coverage_of(&src, "access", sp)),
         );
-        self.coverage
+        s.coverage
             .sort_by(|a, b| a.source.cmp(&b.source).then_with(|| a.log.cmp(&b.log)));
-        self.authorizer.cache_estimate_requests = cache_basis;
-        self.authorizer.estimated_cache_hit_ratio =
+        s.authorizer.cache_estimate_requests = cache_basis;
+        s.authorizer.estimated_cache_hit_ratio =
             (cache_basis > 0).then(|| round4(cache_hits as f64 / cache_basis as f64));
+    }
+}
+
+impl Summary {
+    /// Counts the classified rows: totals, classes (with their times, paths, callers and
+    /// examples), the time series, access-log coverage per source and the authorizer cache
+    /// estimate. Call once, before [`Summary::count_invocations`]; for rows that come in
+    /// batches, use a [`RowTally`].
+    pub fn count_rows(&mut self, rows: &[RequestRow]) {
+        let mut t = RowTally::default();
+        for r in rows {
+            t.add(r);
+        }
+        t.finish(self);
     }
 
     /// Counts the authorizer invocations into [`Summary::authorizer`] (everything but the cache

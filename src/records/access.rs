@@ -474,6 +474,20 @@ fn looks_like_text_access(s: &str) -> bool {
         .any(crate::model::is_uuid)
 }
 
+impl AccessRecord {
+    /// Approximate heap bytes the record holds (for the join's memory budget).
+    pub fn approx_heap_bytes(&self) -> usize {
+        self.buf.capacity()
+            + self.slots.capacity() * std::mem::size_of::<(Var, u32, u32)>()
+            + self
+                .extra
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 48)
+                .sum::<usize>()
+            + self.ambiguous.iter().map(|k| k.len() + 24).sum::<usize>()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

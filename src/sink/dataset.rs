@@ -340,7 +340,9 @@ pub struct DatasetWriter {
     props: [WriterProperties; 2],
     partitions: Vec<PartitionReport>,
     index: HashMap<(Table, String), usize>,
-    open: Option<OpenPart>,
+    /// Part files being written: one per partition the rows so far touched (a run written
+    /// in several sorted groups revisits its partitions and appends to the same file).
+    open: Vec<OpenPart>,
     files: Vec<String>,
     /// Committed or aborted: nothing left for `Drop` to clean.
     done: bool,
@@ -479,7 +481,7 @@ impl DatasetWriter {
             props,
             partitions: Vec::new(),
             index: HashMap::new(),
-            open: None,
+            open: Vec::new(),
             files: Vec::new(),
             done: false,
             moved_aside: false,
@@ -506,8 +508,9 @@ impl DatasetWriter {
     /// [`dt_of`]`(request_time_ms.or(log_time_ms))`). Rows must arrive sorted by
     /// (`dt`, `request_time`, `request_id`): each partition is streamed to its part files and
     /// finished before the next starts, in batches of 64k rows, a new part file every
-    /// `max_rows_per_file` rows. The rows may come in several calls; a partition seen again
-    /// after another one started gets a further part file rather than an error.
+    /// `max_rows_per_file` rows. The rows may come in several calls (a run too large for
+    /// memory is written a sorted group at a time): a partition seen again goes on in its
+    /// open part file, so the number of files does not grow with the number of groups.
     pub fn write_requests<'a>(
         &mut self,
         rows: impl Iterator<Item = &'a RequestRow>,
@@ -585,7 +588,7 @@ impl DatasetWriter {
     }
 
     fn commit_inner(&mut self, manifest: &Value) -> Result<CommitReport, SinkError> {
-        if let Some(open) = self.open.take() {
+        for open in std::mem::take(&mut self.open) {
             self.close_part(open)?;
         }
         let manifest_path = self.out.join(MANIFEST);
@@ -692,7 +695,7 @@ impl DatasetWriter {
     fn cleanup(&mut self) {
         if !self.done {
             self.done = true;
-            drop(self.open.take());
+            self.open.clear();
             let _ = fs::remove_dir_all(&self.staging);
         }
     }
@@ -705,41 +708,61 @@ impl DatasetWriter {
             0 => u64::MAX,
             n => n as u64,
         };
-        let mut open = match self.open.take() {
-            Some(o) if o.table == R::TABLE => Some(o),
-            Some(o) => {
+        // Another table: its parts are finished.
+        for o in std::mem::take(&mut self.open) {
+            if o.table == R::TABLE {
+                self.open.push(o);
+            } else {
                 self.close_part(o)?;
-                None
             }
-            None => None,
-        };
+        }
         let mut buf: Vec<&R> = Vec::with_capacity(rows.size_hint().0.min(BATCH_ROWS));
+        let mut cur: Option<usize> = None;
         for row in rows {
             let day = row.partition_ms().map(|ms| ms.div_euclid(MS_PER_DAY));
-            let part = match &mut open {
-                Some(o) if o.day == day => o,
+            let i = match cur {
+                Some(i) if self.open[i].day == day => i,
                 _ => {
-                    if let Some(mut o) = open.take() {
-                        write_buf(&mut o, &mut buf)?;
-                        self.close_part(o)?;
+                    if let Some(i) = cur {
+                        write_buf(&mut self.open[i], &mut buf)?;
                     }
-                    open.insert(self.open_part(R::TABLE, day)?)
+                    match self.open.iter().position(|o| o.day == day) {
+                        Some(i) => i,
+                        None => {
+                            let o = self.open_part(R::TABLE, day)?;
+                            self.open.push(o);
+                            self.open.len() - 1
+                        }
+                    }
                 }
             };
+            cur = Some(i);
             buf.push(row);
+            let part = &mut self.open[i];
             let full = part.rows + buf.len() as u64 >= max_rows;
             if full || buf.len() >= BATCH_ROWS {
                 write_buf(part, &mut buf)?;
             }
             if full {
-                if let Some(o) = open.take() {
-                    self.close_part(o)?;
-                }
+                let o = self.open.swap_remove(i);
+                self.close_part(o)?;
+                cur = None;
             }
         }
-        if let Some(mut o) = open {
-            write_buf(&mut o, &mut buf)?;
-            self.open = Some(o);
+        if let Some(i) = cur {
+            write_buf(&mut self.open[i], &mut buf)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the row group of every open part file, releasing what the Parquet writers buffer:
+    /// for runs written in several groups, whose memory must not grow with the input.
+    pub fn flush_row_groups(&mut self) -> Result<(), SinkError> {
+        for o in &mut self.open {
+            o.writer.flush().map_err(|source| SinkError::Parquet {
+                path: o.path.clone(),
+                source,
+            })?;
         }
         Ok(())
     }
@@ -1242,7 +1265,7 @@ mod tests {
     }
 
     #[test]
-    fn a_partition_seen_again_gets_another_part_file() {
+    fn a_partition_seen_again_goes_on_in_its_open_part_file() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         let rows = [
@@ -1252,7 +1275,7 @@ mod tests {
         ];
         run(&out, opts("r1"), &rows);
         let p = out.join("requests/dt=2024-01-31");
-        assert_eq!(names(&p), ["part-00000.parquet", "part-00001.parquet"]);
+        assert_eq!(names(&p), ["part-00000.parquet"]);
         assert_eq!(ids(&p), ["a", "c"]);
     }
 
