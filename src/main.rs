@@ -35,7 +35,21 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Usage(msg.into()))
 }
 
+/// glibc's allocator, tuned for a bounded footprint before any thread starts: two arenas
+/// instead of eight per core, and large buffers always mapped (and unmapped when freed)
+/// instead of a threshold that grows until freed batches stay on the heap. Measured on a
+/// 545 MB export at `--memory-limit 64M`: peak RSS 198 MB → 125 MB, same wall time.
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(a) => analyze(*a),

@@ -358,6 +358,14 @@ impl<'a> FileWork<'a> {
                 let api_stage = group.and_then(group_api);
                 let pair = api_stage.as_ref().map(|(a, s)| (&**a, &**s));
                 if self.exec.push(ev.message, ev.log_time_ms, ev.origin, pair) {
+                    if self.exec.has_stale() {
+                        for (id, f) in self.exec.drain_stale() {
+                            self.batch.exec(self.store, id, f);
+                        }
+                        if self.batch.mem() >= BATCH_BYTES {
+                            self.store.add(&mut self.batch);
+                        }
+                    }
                     self.stats.execution_lines += 1;
                     self.lines_ok += 1;
                     self.sticky = Some(LogKind::Execution);

@@ -7,6 +7,7 @@ mod analyze;
 mod athena;
 mod bad_input;
 mod golden;
+mod memory;
 mod properties;
 mod robustness;
 mod sample_data;

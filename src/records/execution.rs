@@ -129,8 +129,13 @@ impl ExecFacts {
         if self.method_and_path.is_none() {
             self.method_and_path = o.method_and_path;
         }
-        // The same lines seen through two export routes are not more lines.
-        self.lines = self.lines.max(o.lines);
+        // Two parts of one file (a request whose lines were handed on in two pieces) add up;
+        // the same lines seen through two export routes are not more lines.
+        if self.origin.file == o.origin.file {
+            self.lines += o.lines;
+        } else {
+            self.lines = self.lines.max(o.lines);
+        }
         self.first_time_ms = match (self.first_time_ms, o.first_time_ms) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -171,10 +176,18 @@ pub fn split_line(msg: &str) -> Option<(&str, &str)> {
     (close > 0 && close <= 128 && !id.contains(' ')).then(|| (id, &rest[close + 2..]))
 }
 
+/// Lines after which a request not seen again is handed on ([`ExecutionLog::drain_stale`]):
+/// a request's lines are close together in its log stream, so the facts held stay a few
+/// thousand requests whatever the file's size.
+const STALE_AFTER_LINES: u64 = 1 << 16;
+
 /// Collects execution-log facts per request id.
 #[derive(Debug, Default)]
 pub struct ExecutionLog {
-    by_id: HashMap<String, ExecFacts>,
+    /// Facts and the number of the line that last added to them.
+    by_id: HashMap<String, (ExecFacts, u64)>,
+    lines: u64,
+    stale: Vec<(String, ExecFacts)>,
 }
 
 /// The effect an authorizer result body carries.
@@ -210,14 +223,33 @@ impl ExecutionLog {
         let Some((id, text)) = split_line(msg) else {
             return false;
         };
-        let e = self
-            .by_id
-            .entry(id.to_string())
-            .or_insert_with(|| ExecFacts {
-                origin,
-                api_stage: api_stage.map(|(a, s)| (a.to_string(), s.to_string())),
-                ..Default::default()
-            });
+        self.lines += 1;
+        if self.lines % STALE_AFTER_LINES == 0 {
+            let cut = self.lines - STALE_AFTER_LINES;
+            let stale: Vec<String> = self
+                .by_id
+                .iter()
+                .filter(|(_, (_, last))| *last < cut)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in stale {
+                if let Some((f, _)) = self.by_id.remove(&k) {
+                    self.stale.push((k, f));
+                }
+            }
+        }
+        let now = self.lines;
+        let (e, last) = self.by_id.entry(id.to_string()).or_insert_with(|| {
+            (
+                ExecFacts {
+                    origin,
+                    api_stage: api_stage.map(|(a, s)| (a.to_string(), s.to_string())),
+                    ..Default::default()
+                },
+                0,
+            )
+        });
+        *last = now;
         e.lines += 1;
         e.origin = e.origin.min(origin);
         if let Some(t) = log_time_ms {
@@ -297,9 +329,21 @@ impl ExecutionLog {
         true
     }
 
-    /// Facts per request id, sorted by id.
+    /// Facts of requests not seen for a while, to hand on now (the join merges them with
+    /// any later part of the same request).
+    pub fn drain_stale(&mut self) -> Vec<(String, ExecFacts)> {
+        std::mem::take(&mut self.stale)
+    }
+
+    /// Whether facts wait in [`ExecutionLog::drain_stale`].
+    pub fn has_stale(&self) -> bool {
+        !self.stale.is_empty()
+    }
+
+    /// Facts per request id (the rest), sorted by id.
     pub fn finish(self) -> Vec<(String, ExecFacts)> {
-        let mut v: Vec<_> = self.by_id.into_iter().collect();
+        let mut v: Vec<_> = self.stale;
+        v.extend(self.by_id.into_iter().map(|(k, (f, _))| (k, f)));
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
     }

@@ -1,0 +1,166 @@
+//! Memory stays bounded: past `--memory-limit` the join spills to disk, and the peak RSS of
+//! the process (the `Maximum resident set size` that `/usr/bin/time -v` prints, read here
+//! from `wait4`) stays within the limit plus the overhead README.md "Memory" documents.
+
+use std::process::Command;
+
+use crate::util;
+
+/// The limit the test runs with.
+const LIMIT_MIB: u64 = 128;
+/// README.md "Memory": what comes on top of the limit for an export of this size — the
+/// program, thread stacks, open Parquet writers, and the authorizer invocations the linker
+/// keeps in memory (about 1 KB each; ~44,000 here).
+const OVERHEAD_MIB: u64 = 96;
+
+/// Runs `cmd` and returns whether it succeeded, its stderr and its peak RSS in KiB.
+fn run_measured(cmd: &mut Command) -> (bool, String, u64) {
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn gatelog");
+    let pid = child.id() as libc::pid_t;
+    let mut stderr = child.stderr.expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut s).ok();
+        s
+    });
+    let mut status = 0;
+    // SAFETY: plain libc call on our own child; `usage` is a valid out-pointer.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "wait4");
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    (
+        ok,
+        reader.join().unwrap_or_default(),
+        usage.ru_maxrss as u64,
+    )
+}
+
+#[test]
+fn a_500_mb_export_stays_within_the_memory_limit() {
+    let tmp = util::tmp();
+    let input = tmp.path().join("export");
+    let gen = util::gatelog(&[
+        "generate",
+        "--requests",
+        "185000",
+        "--container",
+        "lines",
+        "--out",
+        input.to_str().unwrap(),
+    ]);
+    assert!(
+        gen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gen.stderr)
+    );
+    let bytes: u64 = walk(&input)
+        .iter()
+        .map(|p| p.metadata().unwrap().len())
+        .sum();
+    assert!(bytes > 450 << 20, "the export is {} MiB", bytes >> 20);
+
+    let out = tmp.path().join("out");
+    let (ok, stderr, rss_kib) = run_measured(
+        Command::new(env!("CARGO_BIN_EXE_gatelog"))
+            .arg("analyze")
+            .arg(&input)
+            .arg("--out")
+            .arg(&out)
+            .args(["--memory-limit", &format!("{LIMIT_MIB}M"), "-q"]),
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("spilled"),
+        "the join must have spilled: {stderr}"
+    );
+    let rss_mib = rss_kib / 1024;
+    eprintln!(
+        "peak RSS {rss_mib} MiB for {} MiB of input at --memory-limit {LIMIT_MIB}M",
+        bytes >> 20
+    );
+    assert!(
+        rss_mib <= LIMIT_MIB + OVERHEAD_MIB,
+        "peak RSS {rss_mib} MiB > {LIMIT_MIB} MiB limit + {OVERHEAD_MIB} MiB overhead"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("_manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["counts"]["requests"], 185_000, "{manifest}");
+    assert!(manifest["run"]["spilled_bytes"].as_u64().unwrap() > 0);
+}
+
+/// A run that spills gives the rows and summary of a run that does not: only the files'
+/// row order may differ.
+#[test]
+fn spilling_changes_no_answer() {
+    let tmp = util::tmp();
+    let input = tmp.path().join("export");
+    let gen = util::gatelog(&[
+        "generate",
+        "--requests",
+        "8000",
+        "--out",
+        input.to_str().unwrap(),
+    ]);
+    assert!(gen.status.success());
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let ra = util::analyze(std::slice::from_ref(&input), &a, &["-q"]);
+    let rb = util::analyze(
+        std::slice::from_ref(&input),
+        &b,
+        &[
+            "-q",
+            "--memory-limit",
+            "16M",
+            "--spill-dir",
+            tmp.path().join("spill").to_str().unwrap(),
+        ],
+    );
+    assert!(ra.status.success() && rb.status.success());
+    assert!(String::from_utf8_lossy(&rb.stderr).contains("spilled"));
+    assert!(
+        !tmp.path().join("spill").read_dir().unwrap().any(|_| true),
+        "spill files removed"
+    );
+    let key = |r: &util::Row| {
+        format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            util::get(r, "request_id"),
+            util::get(r, "source_line"),
+            util::get(r, "denial_class"),
+            util::get(r, "confidence"),
+            util::get(r, "authorizer_lambda_request_id"),
+            util::get(r, "authorizer_log_covers"),
+        )
+    };
+    let mut rows_a: Vec<String> = util::rows(&a, "requests").iter().map(key).collect();
+    let mut rows_b: Vec<String> = util::rows(&b, "requests").iter().map(key).collect();
+    rows_a.sort();
+    rows_b.sort();
+    assert_eq!(rows_a.len(), 8000);
+    assert_eq!(rows_a, rows_b);
+    let summary = |d: &std::path::Path| {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join("summary.json")).unwrap()).unwrap();
+        v.as_object_mut().unwrap().remove("run");
+        v
+    };
+    assert_eq!(summary(&a), summary(&b));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            v.extend(walk(&p));
+        } else {
+            v.push(p);
+        }
+    }
+    v
+}
