@@ -78,11 +78,11 @@ const BATCH_BYTES: usize = 1 << 20;
 const RECORD_MEM_PER_INPUT_BYTE: f64 = 2.0;
 const ROW_MEM_PER_RECORD_MEM: f64 = 2.5;
 
-/// How the memory budget is shared: records held while parsing, and one group of shards
-/// being classified and written.
+/// How the memory budget is shared: records held while parsing (40 %), and two groups of
+/// shards (20 % each), one being classified while the other is written.
 fn budgets(limit: usize) -> (usize, usize) {
     let held = limit / 5 * 2;
-    let group = ((limit as f64 * 0.3) / (1.0 + ROW_MEM_PER_RECORD_MEM)) as usize;
+    let group = ((limit as f64 * 0.2) / (1.0 + ROW_MEM_PER_RECORD_MEM)) as usize;
     (held, group.max(1 << 20))
 }
 
@@ -759,13 +759,10 @@ pub fn analyze(
     let mut shards = pool.install(|| store.finish())?;
     crate::interrupt::check()?;
     let mut linker = Linker::new(parts);
-    for (s, sh) in shards.shards.iter().enumerate() {
-        sh.with(|reqs| linker.link_exact(s as u32, reqs))?;
-    }
+    let window = pool.current_num_threads();
+    pool.install(|| shards.visit(window, |s, reqs| linker.link_exact(s, reqs)))?;
     if linker.needs_inference() {
-        for (s, sh) in shards.shards.iter().enumerate() {
-            sh.with(|reqs| linker.count_inferred(s as u32, reqs))?;
-        }
+        pool.install(|| shards.visit(window, |s, reqs| linker.count_inferred(s, reqs)))?;
     }
     linker.settle();
     crate::interrupt::check()?;
@@ -774,65 +771,92 @@ pub fn analyze(
     // Classify and write a group of shards at a time. Within a group, rows go out by dt
     // partition, request time, request id, then provenance; a run whose input fits in one
     // group is in that order throughout.
-    let (mut t_classify, mut t_write) = (0.0, 0.0);
+    let mut t_classify = 0.0;
     let mut tally = RowTally::default();
     let mut filtered_out = 0usize;
-    let mut s = 0usize;
-    while s < shards.shards.len() {
-        let t2 = Instant::now();
-        let mut end = s + 1;
-        let mut mem = shards.shards[s].mem();
-        while end < shards.shards.len() && mem + shards.shards[end].mem() <= group_budget {
-            mem += shards.shards[end].mem();
-            end += 1;
-        }
-        let mut requests = Vec::new();
-        for (si, sh) in shards.shards[s..end].iter_mut().enumerate() {
-            for (i, r) in sh.take()?.into_iter().enumerate() {
-                let j = linker.joined((s + si) as u32, i, r);
-                if opts.filter.keeps(&j.access) {
-                    requests.push(j);
-                } else {
-                    linker.drop_request(&j);
-                    filtered_out += 1;
+    // The Parquet writer runs on its own thread, writing one group while the next is
+    // classified (two groups in memory at most: the budget counts them).
+    let (t_write, produced) = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<RequestRow>, bool)>(0);
+        let writer_ref = &mut writer;
+        let handle = scope.spawn(move || -> Result<f64, PipelineError> {
+            let mut t = 0.0;
+            for (rows, more) in rx {
+                let t3 = Instant::now();
+                writer_ref.write_requests(rows.iter())?;
+                if more {
+                    // More groups follow: end the row groups so the writers hold nothing back.
+                    writer_ref.flush_row_groups()?;
                 }
+                drop(rows);
+                t += t3.elapsed().as_secs_f64();
             }
-        }
-        s = end;
-        // Sorting the joined requests by a key computed once is far cheaper than sorting
-        // the wide rows.
-        requests.sort_by_cached_key(|j| {
-            let a = &j.access;
-            let t = a.request_time().map(|(t, _)| t);
-            (
-                day_key(t.or(a.log_time_ms)),
-                t,
-                a.request_id().to_string(),
-                a.origin.file,
-                a.origin.line,
-            )
+            Ok(t)
         });
-        let invocations = linker.invocations();
-        let rows: Vec<RequestRow> = pool.install(|| {
-            requests
-                .par_iter()
-                .map(|j| request_row(j, invocations, &files))
-                .collect()
-        });
-        drop(requests);
-        for r in &rows {
-            tally.add(r);
-        }
-        t_classify += t2.elapsed().as_secs_f64();
-        let t3 = Instant::now();
-        writer.write_requests(rows.iter())?;
-        if s < shards.shards.len() {
-            // More groups follow: end the row groups so the writers hold nothing back.
-            writer.flush_row_groups()?;
-        }
-        t_write += t3.elapsed().as_secs_f64();
-        crate::interrupt::check()?;
-    }
+        let produced = (|| -> Result<(), PipelineError> {
+            let mut s = 0usize;
+            while s < shards.shards.len() {
+                let t2 = Instant::now();
+                let mut end = s + 1;
+                let mut mem = shards.shards[s].mem();
+                while end < shards.shards.len() && mem + shards.shards[end].mem() <= group_budget {
+                    mem += shards.shards[end].mem();
+                    end += 1;
+                }
+                let mut requests = Vec::new();
+                for (si, sh) in shards.shards[s..end].iter_mut().enumerate() {
+                    for (i, r) in sh.take()?.into_iter().enumerate() {
+                        let j = linker.joined((s + si) as u32, i, r);
+                        if opts.filter.keeps(&j.access) {
+                            requests.push(j);
+                        } else {
+                            linker.drop_request(&j);
+                            filtered_out += 1;
+                        }
+                    }
+                }
+                s = end;
+                // Sorting the joined requests by a key computed once is far cheaper than
+                // sorting the wide rows.
+                requests.sort_by_cached_key(|j| {
+                    let a = &j.access;
+                    let t = a.request_time().map(|(t, _)| t);
+                    (
+                        day_key(t.or(a.log_time_ms)),
+                        t,
+                        a.request_id().to_string(),
+                        a.origin.file,
+                        a.origin.line,
+                    )
+                });
+                let invocations = linker.invocations();
+                let rows: Vec<RequestRow> = pool.install(|| {
+                    requests
+                        .par_iter()
+                        .map(|j| request_row(j, invocations, &files))
+                        .collect()
+                });
+                drop(requests);
+                for r in &rows {
+                    tally.add(r);
+                }
+                t_classify += t2.elapsed().as_secs_f64();
+                if tx.send((rows, s < shards.shards.len())).is_err() {
+                    // The writer stopped on an error, which its result carries.
+                    break;
+                }
+                crate::interrupt::check()?;
+            }
+            Ok(())
+        })();
+        drop(tx);
+        let written = handle
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (written, produced)
+    });
+    let t_write = t_write?;
+    produced?;
     let duplicate_records = shards.duplicate_records;
     let conflicting_duplicate_ids = shards.conflicting_duplicate_ids;
     drop(shards);

@@ -483,6 +483,36 @@ pub struct Shards {
     dir: Option<PathBuf>,
 }
 
+impl Shards {
+    /// Runs `f` over every shard's requests in shard order, reading spilled shards back
+    /// `window` at a time in parallel (on the current rayon pool).
+    pub fn visit(
+        &self,
+        window: usize,
+        mut f: impl FnMut(u32, &[Request]),
+    ) -> Result<(), SpillError> {
+        use rayon::prelude::*;
+        let window = window.max(1);
+        for (c, chunk) in self.shards.chunks(window).enumerate() {
+            let loaded: Vec<Result<Option<Vec<Request>>, SpillError>> = chunk
+                .par_iter()
+                .map(|sh| match &sh.file {
+                    None => Ok(None),
+                    Some(p) => read_requests(p).map(Some),
+                })
+                .collect();
+            for (k, (sh, l)) in chunk.iter().zip(loaded).enumerate() {
+                let s = (c * window + k) as u32;
+                match l? {
+                    None => f(s, &sh.held),
+                    Some(v) => f(s, &v),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Drop for Shards {
     fn drop(&mut self) {
         if let Some(d) = &self.dir {

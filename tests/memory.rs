@@ -14,6 +14,8 @@ const LIMIT_MIB: u64 = 128;
 const OVERHEAD_MIB: u64 = 96;
 
 /// Runs `cmd` and returns whether it succeeded, its stderr and its peak RSS in KiB.
+// The child is reaped by `wait4`, which also reports its peak RSS.
+#[allow(clippy::zombie_processes)]
 fn run_measured(cmd: &mut Command) -> (bool, String, u64) {
     let child = cmd
         .stdout(std::process::Stdio::null())
