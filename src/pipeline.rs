@@ -683,6 +683,8 @@ pub fn analyze(
             max_rows_per_file: opts.max_rows_per_file,
             overwrite: opts.overwrite,
             run_id: opts.run_id.clone(),
+            since_ms: opts.filter.since_ms,
+            until_ms: opts.filter.until_ms,
         },
     )
     .map_err(PipelineError::Out)?;

@@ -14,7 +14,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use arrow_array::RecordBatch;
+use arrow_array::{BooleanArray, RecordBatch};
 use arrow_schema::ArrowError;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
@@ -154,10 +154,23 @@ pub enum SinkError {
         /// The cause.
         source: ParquetError,
     },
+    /// A previous partition the run must keep rows of has columns this version does not
+    /// write.
+    #[error(
+        "cannot keep the rows outside --since/--until of {}: {reason}; it was written by \
+         another gatelog version: rerun without --since/--until, or with --overwrite",
+        path.display()
+    )]
+    PreviousSchema {
+        /// The previous part file.
+        path: PathBuf,
+        /// What differs.
+        reason: String,
+    },
     /// A commit failed after it had moved parts of the previous dataset aside.
     #[error(
         "committing into {} failed: {cause}; what the commit had already replaced is kept in {} \
-         (move it back by hand if you need it), then rerun",
+         (the next run puts back every partition still missing from the dataset), then rerun",
         out.display(),
         kept.display()
     )]
@@ -202,6 +215,12 @@ pub struct DatasetOptions {
     /// Names the staging directory and is recorded in the manifest: 1 to 64 of
     /// `[A-Za-z0-9._-]`.
     pub run_id: String,
+    /// Start of the run's time window (`--since`, epoch ms, inclusive). With a window, a
+    /// partition this run writes keeps the previous version's rows that lie outside the
+    /// window; without one (neither bound set), the run owns the whole partitions it writes.
+    pub since_ms: Option<i64>,
+    /// End of the run's time window (`--until`, epoch ms, exclusive).
+    pub until_ms: Option<i64>,
 }
 
 impl Default for DatasetOptions {
@@ -211,8 +230,80 @@ impl Default for DatasetOptions {
             max_rows_per_file: DEFAULT_MAX_ROWS_PER_FILE,
             overwrite: false,
             run_id: new_run_id(),
+            since_ms: None,
+            until_ms: None,
         }
     }
+}
+
+impl DatasetOptions {
+    /// The run's time window, if it has one.
+    fn window(&self) -> Option<Window> {
+        (self.since_ms.is_some() || self.until_ms.is_some()).then_some(Window {
+            since: self.since_ms,
+            until: self.until_ms,
+        })
+    }
+}
+
+/// How far from a window bound a request's time must be for its authorizer invocations to
+/// be sure to lie on the same side of the bound. An invocation starts within the request's
+/// timeouts (30 s each for the authorizer and the integration) of the request time; the rest
+/// is room for clock skew between the log groups.
+const LINK_MARGIN_MS: i64 = 15 * 60_000;
+
+/// A run's `[since, until)` window: the rows of a partition it owns.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    since: Option<i64>,
+    until: Option<i64>,
+}
+
+impl Window {
+    /// Whether a row with this time belongs to the run: inside the window, or time unknown
+    /// (the rule of `pipeline::Filter::keeps_time`, which chose the run's rows).
+    fn owns(self, t: Option<i64>) -> bool {
+        t.is_none_or(|t| self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u))
+    }
+
+    /// Whether a request at this time may have authorizer invocations on the other side of a
+    /// bound (unknown times count as near).
+    fn near_bound(self, t: Option<i64>) -> bool {
+        let near =
+            |b: Option<i64>, t: i64| b.is_some_and(|b| t.abs_diff(b) <= LINK_MARGIN_MS as u64);
+        t.is_none_or(|t| near(self.since, t) || near(self.until, t))
+    }
+}
+
+/// Which side of the window the requests near its bounds are on, by request id (xxh3), so an
+/// authorizer invocation of the previous dataset follows its request rather than its own
+/// start time: kept with a kept request, replaced with a replaced one.
+#[derive(Debug, Default)]
+struct NearBound {
+    /// Requests this run owns: its own rows, and previous rows inside the window.
+    owned: HashSet<u64>,
+    /// Previous rows outside the window, kept.
+    kept: HashSet<u64>,
+}
+
+impl NearBound {
+    /// Whether a previous invocation row is kept: by its request when that request is near a
+    /// bound, else by its start time.
+    fn keeps_invocation(&self, w: Window, request_id: Option<&str>, start: Option<i64>) -> bool {
+        if let Some(h) = request_id.map(id_hash) {
+            if self.owned.contains(&h) {
+                return false;
+            }
+            if self.kept.contains(&h) {
+                return true;
+            }
+        }
+        !w.owns(start)
+    }
+}
+
+fn id_hash(id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
 }
 
 /// A fresh run id: the UTC start time and the process id, `20240131T235959Z-4242`.
@@ -251,6 +342,9 @@ pub struct PartitionReport {
     pub dt: String,
     /// Its part files, in order.
     pub files: Vec<PartFile>,
+    /// Rows of the previous version of the partition kept because they lie outside the
+    /// run's window (in the last part files; counted in `files` too).
+    pub kept_rows: u64,
 }
 
 impl PartitionReport {
@@ -330,6 +424,17 @@ struct OpenPart {
     rows: u64,
 }
 
+/// Rows of a previous partition on their way into a kept part file.
+struct Kept {
+    /// Filtered batches not yet written, `rows` rows in all.
+    pending: Vec<RecordBatch>,
+    rows: usize,
+    /// The kept part file being written.
+    open: Option<OpenPart>,
+    /// Rows written so far.
+    total: u64,
+}
+
 /// Writes one run into the dataset at `out`; see the module documentation.
 pub struct DatasetWriter {
     /// How many `.staging-*` leftovers of killed runs `create` removed.
@@ -348,6 +453,14 @@ pub struct DatasetWriter {
     done: bool,
     /// The commit has moved something out of the dataset into the staging directory.
     moved_aside: bool,
+    /// Request ids near the window's bounds, by side (windowed runs only).
+    near: NearBound,
+    /// Partitions `create` moved back from the staging directory of a run killed mid-swap.
+    restored_partitions: usize,
+    /// The previous manifest, found moved aside in the staging directory of a run killed
+    /// during its commit (the dataset then has none): the next commit carries its entries
+    /// over where they still describe what is on disk.
+    recovered_manifest: Option<Value>,
 }
 
 /// A row type the writer can partition and batch.
@@ -459,7 +572,12 @@ impl DatasetWriter {
                 });
             }
         }
+        let mut restored_partitions = 0;
+        let mut recovered_manifest = None;
         for dir in &stale {
+            let (n, manifest) = restore_replaced(out, dir)?;
+            restored_partitions += n;
+            recovered_manifest = recovered_manifest.or(manifest);
             remove_any(dir).map_err(io_err("remove the stale staging directory", dir))?;
         }
 
@@ -485,7 +603,16 @@ impl DatasetWriter {
             files: Vec::new(),
             done: false,
             moved_aside: false,
+            near: NearBound::default(),
+            restored_partitions,
+            recovered_manifest,
         })
+    }
+
+    /// How many partitions [`DatasetWriter::create`] moved back into the dataset from the
+    /// staging directory of a run killed in the middle of a partition swap.
+    pub fn restored_partitions(&self) -> usize {
+        self.restored_partitions
     }
 
     /// How many `.staging-*` leftovers of killed runs [`DatasetWriter::create`] removed.
@@ -515,7 +642,17 @@ impl DatasetWriter {
         &mut self,
         rows: impl Iterator<Item = &'a RequestRow>,
     ) -> Result<(), SinkError> {
-        self.write_rows(rows)
+        let Some(w) = self.opts.window() else {
+            return self.write_rows(rows);
+        };
+        let mut owned = std::mem::take(&mut self.near.owned);
+        let r = self.write_rows(rows.inspect(|row| {
+            if w.near_bound(row.partition_ms()) {
+                owned.insert(id_hash(&row.request_id));
+            }
+        }));
+        self.near.owned = owned;
+        r
     }
 
     /// Writes invocation rows into `authorizer_invocations/dt=…/` partitions, partitioned by
@@ -591,6 +728,10 @@ impl DatasetWriter {
         for open in std::mem::take(&mut self.open) {
             self.close_part(open)?;
         }
+        self.partitions
+            .sort_by(|a, b| (a.table, &a.dt).cmp(&(b.table, &b.dt)));
+        // Still before anything in the dataset moves: a failure here leaves it as it was.
+        self.keep_rows_outside_the_window()?;
         let manifest_path = self.out.join(MANIFEST);
         let replaced_dir = self.staging.join(REPLACED);
         fs::create_dir_all(&replaced_dir).map_err(io_err("create", &replaced_dir))?;
@@ -599,7 +740,8 @@ impl DatasetWriter {
         // describes it.
         let previous: Option<Value> = fs::read(&manifest_path)
             .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok());
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .or_else(|| self.recovered_manifest.take());
         if manifest_path.exists() {
             let aside = replaced_dir.join(MANIFEST);
             self.moved_aside = true;
@@ -623,8 +765,6 @@ impl DatasetWriter {
             let dir = self.out.join(table.name());
             fs::create_dir_all(&dir).map_err(io_err("create", &dir))?;
         }
-        self.partitions
-            .sort_by(|a, b| (a.table, &a.dt).cmp(&(b.table, &b.dt)));
         let mut replaced_partitions = 0;
         for p in &self.partitions {
             let rel = p.path();
@@ -700,6 +840,193 @@ impl DatasetWriter {
         }
     }
 
+    /// With a window (and without `overwrite`): for each staged partition whose previous
+    /// version exists, copies the previous rows this run does not own into the staged
+    /// partition as further part files, so the swap that follows replaces only the rows
+    /// inside the window. Requests are owned by their time (`request_time`, else `log_time`;
+    /// unknown counts as inside), invocations by their request when it lies near a bound,
+    /// else by `start_time`. Requests go first (partitions are sorted by table), so the
+    /// invocations see which side their requests near a bound are on. Rows are copied in the
+    /// previous files' order and handed to the Parquet writer in the chunks `write_rows` uses,
+    /// so a rerun over its own output writes the same bytes.
+    fn keep_rows_outside_the_window(&mut self) -> Result<(), SinkError> {
+        let Some(w) = self.opts.window() else {
+            return Ok(());
+        };
+        if self.opts.overwrite {
+            return Ok(());
+        }
+        let max_rows = match self.opts.max_rows_per_file {
+            0 => u64::MAX,
+            n => n as u64,
+        };
+        for i in 0..self.partitions.len() {
+            let table = self.partitions[i].table;
+            let old_dir = self.out.join(self.partitions[i].path());
+            if !fs::symlink_metadata(&old_dir).is_ok_and(|m| m.is_dir()) {
+                continue;
+            }
+            let mut files: Vec<PathBuf> = fs::read_dir(&old_dir)
+                .map_err(io_err("list", &old_dir))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+                .collect();
+            files.sort();
+            let mut kept = Kept {
+                pending: Vec::new(),
+                rows: 0,
+                open: None,
+                total: 0,
+            };
+            for path in &files {
+                let err = |source| SinkError::Read {
+                    path: path.clone(),
+                    source,
+                };
+                let file = File::open(path).map_err(io_err("open", path))?;
+                let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+                    .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+                    .map_err(err)?;
+                for batch in reader {
+                    let batch = batch.map_err(|e| err(ParquetError::from(e)))?;
+                    // The columns of this gatelog version, or an error naming the file.
+                    let batch = RecordBatch::try_new(table.schema(), batch.columns().to_vec())
+                        .map_err(|e| SinkError::PreviousSchema {
+                            path: path.clone(),
+                            reason: e.to_string(),
+                        })?;
+                    let mask = self.keep_mask(table, w, &batch).map_err(|reason| {
+                        SinkError::PreviousSchema {
+                            path: path.clone(),
+                            reason,
+                        }
+                    })?;
+                    let rows = arrow_select::filter::filter_record_batch(&batch, &mask).map_err(
+                        |source| SinkError::Batch {
+                            table: table.name(),
+                            source,
+                        },
+                    )?;
+                    if rows.num_rows() > 0 {
+                        kept.rows += rows.num_rows();
+                        kept.pending.push(rows);
+                        self.write_kept(i, &mut kept, max_rows, false)?;
+                    }
+                }
+            }
+            self.write_kept(i, &mut kept, max_rows, true)?;
+            self.partitions[i].kept_rows = kept.total;
+        }
+        Ok(())
+    }
+
+    /// Which rows of a previous batch the run keeps (does not own), recording the requests
+    /// near the window's bounds.
+    fn keep_mask(
+        &mut self,
+        table: Table,
+        w: Window,
+        batch: &RecordBatch,
+    ) -> Result<BooleanArray, String> {
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::TimestampMillisecondType;
+        use arrow_array::Array;
+        let ts = |name: &str| {
+            batch
+                .column_by_name(name)
+                .and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>())
+                .ok_or_else(|| format!("no timestamp column {name}"))
+        };
+        let ids = batch
+            .column_by_name("request_id")
+            .and_then(|c| c.as_string_opt::<i32>())
+            .ok_or("no string column request_id")?;
+        let at = |c: &arrow_array::TimestampMillisecondArray, i: usize| {
+            (!c.is_null(i)).then(|| c.value(i))
+        };
+        let n = batch.num_rows();
+        Ok(match table {
+            Table::Requests => {
+                let (rt, lt) = (ts("request_time")?, ts("log_time")?);
+                (0..n)
+                    .map(|i| {
+                        let t = at(rt, i).or_else(|| at(lt, i));
+                        let keep = !w.owns(t);
+                        if w.near_bound(t) && !ids.is_null(i) {
+                            let side = if keep {
+                                &mut self.near.kept
+                            } else {
+                                &mut self.near.owned
+                            };
+                            side.insert(id_hash(ids.value(i)));
+                        }
+                        Some(keep)
+                    })
+                    .collect()
+            }
+            Table::Invocations => {
+                let st = ts("start_time")?;
+                (0..n)
+                    .map(|i| {
+                        let id = (!ids.is_null(i)).then(|| ids.value(i));
+                        Some(self.near.keeps_invocation(w, id, at(st, i)))
+                    })
+                    .collect()
+            }
+        })
+    }
+
+    /// Writes the pending kept rows of partition `i` in the chunks `write_rows` would use
+    /// (`BATCH_ROWS`, cut at `max_rows` per part file); with `last`, the remainder too, and
+    /// closes the part file.
+    fn write_kept(
+        &mut self,
+        i: usize,
+        kept: &mut Kept,
+        max_rows: u64,
+        last: bool,
+    ) -> Result<(), SinkError> {
+        let table = self.partitions[i].table;
+        while kept.rows > 0 && (last || kept.rows >= BATCH_ROWS) {
+            let mut open = match kept.open.take() {
+                Some(o) => o,
+                None => self.open_part_at(i)?,
+            };
+            let room = usize::try_from(max_rows - open.rows).unwrap_or(usize::MAX);
+            let chunk = kept.rows.min(BATCH_ROWS).min(room);
+            let all = arrow_select::concat::concat_batches(&table.schema(), &kept.pending)
+                .map_err(|source| SinkError::Batch {
+                    table: table.name(),
+                    source,
+                })?;
+            open.writer
+                .write(&all.slice(0, chunk))
+                .map_err(|source| SinkError::Parquet {
+                    path: open.path.clone(),
+                    source,
+                })?;
+            open.rows += chunk as u64;
+            kept.total += chunk as u64;
+            kept.rows -= chunk;
+            kept.pending.clear();
+            if kept.rows > 0 {
+                kept.pending.push(all.slice(chunk, kept.rows));
+            }
+            if open.rows >= max_rows {
+                self.close_part(open)?;
+            } else {
+                kept.open = Some(open);
+            }
+        }
+        if last {
+            if let Some(open) = kept.open.take() {
+                self.close_part(open)?;
+            }
+        }
+        Ok(())
+    }
+
     fn write_rows<'a, R: Row + 'a>(
         &mut self,
         rows: impl Iterator<Item = &'a R>,
@@ -769,6 +1096,14 @@ impl DatasetWriter {
 
     /// Starts the next part file of (`table`, `day`) in the staging directory.
     fn open_part(&mut self, table: Table, day: Option<i64>) -> Result<OpenPart, SinkError> {
+        let partition = self.partition_index(table, day);
+        let mut open = self.open_part_at(partition)?;
+        open.day = day;
+        Ok(open)
+    }
+
+    /// The index in `partitions` of (`table`, `day`), added when new.
+    fn partition_index(&mut self, table: Table, day: Option<i64>) -> usize {
         let dt = day.map_or_else(|| DEFAULT_PARTITION.to_string(), format_day);
         let partition = match self.index.get(&(table, dt.clone())) {
             Some(&i) => i,
@@ -777,12 +1112,19 @@ impl DatasetWriter {
                     table,
                     dt: dt.clone(),
                     files: Vec::new(),
+                    kept_rows: 0,
                 });
                 self.index.insert((table, dt), self.partitions.len() - 1);
                 self.partitions.len() - 1
             }
         };
+        partition
+    }
+
+    /// Starts the next part file of partition `partition` in the staging directory.
+    fn open_part_at(&mut self, partition: usize) -> Result<OpenPart, SinkError> {
         let p = &self.partitions[partition];
+        let table = p.table;
         let dir = self.staging.join(p.path());
         fs::create_dir_all(&dir).map_err(io_err("create", &dir))?;
         let name = format!("part-{:05}.parquet", p.files.len());
@@ -797,7 +1139,7 @@ impl DatasetWriter {
         })?;
         Ok(OpenPart {
             table,
-            day,
+            day: None,
             partition,
             name,
             path,
@@ -842,15 +1184,27 @@ impl DatasetWriter {
         let ours: HashSet<String> = self.partitions.iter().map(PartitionReport::path).collect();
         let mut partitions: Vec<Value> = Vec::new();
         if !self.opts.overwrite {
-            let old = previous
+            // Every other partition on disk: the previous manifest's entry while it still
+            // describes the files there, else (a run died before its manifest) what the files
+            // say, with no run id.
+            let old: HashMap<&str, &Value> = previous
                 .and_then(|v| v.pointer("/dataset/partitions"))
-                .and_then(Value::as_array);
-            for p in old.into_iter().flatten() {
-                let Some(path) = p.get("path").and_then(Value::as_str) else {
-                    continue;
-                };
-                if !ours.contains(path) && self.out.join(path).is_dir() {
-                    partitions.push(p.clone());
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|p| Some((p.get("path")?.as_str()?, p)))
+                .collect();
+            for table in Table::ALL {
+                for dt in partition_dirs(&self.out.join(table.name())) {
+                    let path = format!("{}/dt={dt}", table.name());
+                    if ours.contains(&path) {
+                        continue;
+                    }
+                    let files = part_files(&self.out.join(&path));
+                    partitions.push(match old.get(path.as_str()) {
+                        Some(p) if describes(p, &files) => (*p).clone(),
+                        _ => describe_from_disk(table, &dt, &path, &self.out, &files),
+                    });
                 }
             }
         }
@@ -861,6 +1215,7 @@ impl DatasetWriter {
                 "path": p.path(),
                 "run_id": run_id,
                 "rows": p.rows(),
+                "kept_rows": p.kept_rows,
                 "bytes": p.bytes(),
                 "files": p.files.iter().map(|f| json!({
                     "name": f.name,
@@ -900,6 +1255,10 @@ impl DatasetWriter {
                 "parquet_schema_version": SCHEMA_VERSION,
                 "run_id": run_id,
                 "overwrite": self.opts.overwrite,
+                "window": self.opts.window().map(|w| json!({
+                    "since_ms": w.since,
+                    "until_ms": w.until,
+                })),
                 "partitions": partitions,
                 "files": self.files,
             }),
@@ -934,6 +1293,92 @@ fn write_buf<R: Row>(open: &mut OpenPart, buf: &mut Vec<&R>) -> Result<(), SinkE
     Ok(())
 }
 
+/// The `dt` values of the partition directories of a table directory, sorted.
+fn partition_dirs(table_dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(table_dir)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .filter_map(|e| Some(e.file_name().to_str()?.strip_prefix("dt=")?.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// The Parquet files of a partition directory with their sizes, sorted by name.
+fn part_files(dir: &Path) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| {
+                    let name = e.file_name().to_str()?.to_string();
+                    let len = e.metadata().ok()?.len();
+                    name.ends_with(".parquet").then_some((name, len))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Whether a manifest entry lists exactly these files, with these sizes.
+fn describes(entry: &Value, files: &[(String, u64)]) -> bool {
+    let Some(listed) = entry.get("files").and_then(Value::as_array) else {
+        return false;
+    };
+    let mut listed: Vec<(Option<&str>, Option<u64>)> = listed
+        .iter()
+        .map(|f| {
+            (
+                f.get("name").and_then(Value::as_str),
+                f.get("bytes").and_then(Value::as_u64),
+            )
+        })
+        .collect();
+    listed.sort();
+    listed.len() == files.len()
+        && listed
+            .iter()
+            .zip(files)
+            .all(|((n, b), (name, bytes))| *n == Some(name.as_str()) && *b == Some(*bytes))
+}
+
+/// A manifest entry for a partition no manifest describes: row counts from the footers
+/// (null for a file whose footer cannot be read), no run id.
+fn describe_from_disk(
+    table: Table,
+    dt: &str,
+    path: &str,
+    out: &Path,
+    files: &[(String, u64)],
+) -> Value {
+    let rows: Vec<Option<i64>> = files
+        .iter()
+        .map(|(name, _)| {
+            let file = File::open(out.join(path).join(name)).ok()?;
+            let b = ParquetRecordBatchReaderBuilder::try_new(file).ok()?;
+            Some(b.metadata().file_metadata().num_rows())
+        })
+        .collect();
+    let total = rows.iter().try_fold(0i64, |acc, r| Some(acc + (*r)?));
+    json!({
+        "table": table.name(),
+        "dt": dt,
+        "path": path,
+        "run_id": null,
+        "rows": total,
+        "bytes": files.iter().map(|(_, b)| b).sum::<u64>(),
+        "files": files.iter().zip(&rows).map(|((name, bytes), rows)| json!({
+            "name": name,
+            "rows": rows,
+            "bytes": bytes,
+        })).collect::<Vec<_>>(),
+    })
+}
+
 /// The pid of the live gatelog process owning a staging directory, if any: its owner file
 /// names a pid whose `/proc/PID/comm` still matches. Without `/proc`, every staging
 /// directory counts as a leftover.
@@ -944,6 +1389,59 @@ fn live_owner(staging: &Path) -> Option<u32> {
     let comm = lines.next()?.trim();
     let live = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
     (!comm.is_empty() && live.trim_end() == comm).then_some(pid)
+}
+
+/// Puts back what a run that died during its commit had moved aside into its
+/// `replaced/` directory and not yet replaced: each partition whose final path is missing is
+/// the previous version, intact (the two-rename fallback of the swap was cut between its
+/// renames, or an `--overwrite` clear was cut short), and so is each missing top-level file.
+/// Returns the partitions moved back, and the previous manifest when the dataset has none.
+fn restore_replaced(out: &Path, staging: &Path) -> Result<(usize, Option<Value>), SinkError> {
+    let replaced = staging.join(REPLACED);
+    let missing =
+        |p: &Path| matches!(fs::symlink_metadata(p), Err(e) if e.kind() == io::ErrorKind::NotFound);
+    let sorted_names = |dir: &Path| -> Vec<std::ffi::OsString> {
+        let mut v: Vec<_> = fs::read_dir(dir)
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    if !fs::symlink_metadata(&replaced).is_ok_and(|m| m.is_dir()) {
+        return Ok((0, None));
+    }
+    let mut restored = 0;
+    let mut manifest = None;
+    for name in sorted_names(&replaced) {
+        let from = replaced.join(&name);
+        let target = out.join(&name);
+        let is_dir = fs::symlink_metadata(&from).is_ok_and(|m| m.is_dir());
+        if name == MANIFEST {
+            if missing(&target) {
+                manifest = fs::read(&from)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok());
+            }
+        } else if is_dir && Table::ALL.iter().any(|t| name == t.name()) {
+            for part in sorted_names(&from) {
+                if !part.to_string_lossy().starts_with("dt=") {
+                    continue;
+                }
+                let back = target.join(&part);
+                if missing(&back) {
+                    fs::create_dir_all(&target).map_err(io_err("create", &target))?;
+                    let aside = from.join(&part);
+                    fs::rename(&aside, &back).map_err(io_err("move back", &aside))?;
+                    restored += 1;
+                }
+            }
+            sync_dir(&target);
+        } else if !is_dir && missing(&target) {
+            fs::rename(&from, &target).map_err(io_err("move back", &from))?;
+        }
+    }
+    sync_dir(out);
+    Ok((restored, manifest))
 }
 
 fn remove_any(path: &Path) -> io::Result<()> {
@@ -1476,6 +1974,238 @@ mod tests {
         let m = manifest(&out);
         assert_eq!(m["run"], "not an object");
         assert_eq!(m["dataset"]["partitions"], json!([]));
+    }
+
+    const H: i64 = 3_600_000;
+
+    fn windowed(run: &str, since: i64, until: i64) -> DatasetOptions {
+        DatasetOptions {
+            since_ms: Some(since),
+            until_ms: Some(until),
+            ..opts(run)
+        }
+    }
+
+    /// Every file under `dir` with its bytes, by relative path.
+    fn files_of(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut todo = vec![dir.to_path_buf()];
+        while let Some(d) = todo.pop() {
+            for e in fs::read_dir(&d).unwrap().flatten() {
+                if e.file_type().unwrap().is_dir() {
+                    todo.push(e.path());
+                } else {
+                    let rel = e.path().strip_prefix(dir).unwrap().to_path_buf();
+                    out.push((rel, fs::read(e.path()).unwrap()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_window_replaces_only_the_rows_inside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let old: Vec<RequestRow> = [
+            ("a1", DAY1 + H),
+            ("a2", DAY1 + 2 * H),
+            ("a3", DAY1 + 3 * H),
+            ("b", DAY1 + 13 * H),
+            ("c", DAY1 + 23 * H),
+            ("d", DAY2 + H),
+        ]
+        .iter()
+        .map(|(id, t)| req(id, Some(*t)))
+        .collect();
+        let mut all = old.clone();
+        all.push(req("e", None));
+        run(&out, opts("r1"), &all);
+        // Run 2 owns [DAY1 12:00, DAY1 18:00): b is replaced by b2, the rest is kept, in
+        // part files cut at max_rows_per_file after the run's own.
+        let o = DatasetOptions {
+            max_rows_per_file: 2,
+            ..windowed("r2", DAY1 + 12 * H, DAY1 + 18 * H)
+        };
+        let report = run(&out, o.clone(), &[req("b2", Some(DAY1 + 14 * H))]);
+        let t = out.join("requests");
+        let p1 = t.join("dt=2024-01-31");
+        assert_eq!(ids(&p1), ["b2", "a1", "a2", "a3", "c"]);
+        assert_eq!(
+            names(&p1),
+            [
+                "part-00000.parquet",
+                "part-00001.parquet",
+                "part-00002.parquet"
+            ]
+        );
+        assert_eq!(report.partitions[0].kept_rows, 4);
+        assert_eq!(report.partitions[0].rows(), 5);
+        // Partitions the run wrote nothing to are kept whole, even inside the window.
+        assert_eq!(ids(&t.join("dt=2024-02-01")), ["d"]);
+        assert_eq!(ids(&t.join("dt=__HIVE_DEFAULT_PARTITION__")), ["e"]);
+        let m = manifest(&out);
+        let parts = m["dataset"]["partitions"].as_array().unwrap();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts[0]["run_id"], "r2");
+        assert_eq!(parts[0]["rows"], 5);
+        assert_eq!(parts[0]["kept_rows"], 4);
+        assert_eq!(parts[1]["run_id"], "r1");
+        assert_eq!(
+            m["dataset"]["window"],
+            json!({"since_ms": DAY1 + 12 * H, "until_ms": DAY1 + 18 * H})
+        );
+
+        // The same run again writes the same bytes (manifest aside).
+        let before = files_of(&t);
+        let o = DatasetOptions {
+            run_id: "r3".into(),
+            ..o
+        };
+        let report = run(&out, o, &[req("b2", Some(DAY1 + 14 * H))]);
+        assert_eq!(report.partitions[0].kept_rows, 4);
+        assert!(files_of(&t) == before, "a rerun changed the partition");
+
+        // Without a window the run owns the whole partition again.
+        run(&out, opts("r4"), &[req("f", Some(DAY1 + 5 * H))]);
+        assert_eq!(ids(&p1), ["f"]);
+        // An unknown time is inside every window: a windowed run writing the default
+        // partition replaces it whole.
+        run(&out, windowed("r5", DAY1, DAY1 + H), &[req("e2", None)]);
+        assert_eq!(ids(&t.join("dt=__HIVE_DEFAULT_PARTITION__")), ["e2"]);
+        // With --overwrite nothing is kept.
+        let o = DatasetOptions {
+            overwrite: true,
+            ..windowed("r6", DAY1, DAY1 + H)
+        };
+        run(&out, o, &[req("g", Some(DAY1 + 10))]);
+        assert_eq!(names(&t), ["dt=2024-01-31"]);
+        assert_eq!(ids(&p1), ["g"]);
+    }
+
+    fn inv(lambda_id: &str, start: i64, request: Option<&str>) -> InvocationRow {
+        let mut r = InvocationRow {
+            request_id: request.map(str::to_string),
+            ..Default::default()
+        };
+        r.invocation.lambda_request_id = lambda_id.to_string();
+        r.invocation.start_time_ms = Some(start);
+        r
+    }
+
+    /// Lambda request ids of an invocations partition, in file then row order.
+    fn lambda_ids(dir: &Path) -> Vec<String> {
+        let mut files: Vec<PathBuf> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let mut out = Vec::new();
+        for f in files {
+            for b in read_back(&f).unwrap() {
+                let col = b.column(b.schema().index_of("lambda_request_id").unwrap());
+                out.extend(
+                    col.as_string::<i32>()
+                        .iter()
+                        .map(|s| s.unwrap().to_string()),
+                );
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn an_invocation_near_a_bound_follows_its_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let (since, until) = (DAY1 + 12 * H, DAY1 + 18 * H);
+        let write = |o: DatasetOptions, reqs: &[RequestRow], invs: &[InvocationRow]| {
+            let mut w = DatasetWriter::create(&out, o).unwrap();
+            w.write_requests(reqs.iter()).unwrap();
+            w.write_invocations(invs.iter()).unwrap();
+            w.commit(&json!({})).unwrap()
+        };
+        // q is just before the window, its invocation just inside; p is just inside the
+        // window, its invocation just after it; u and v have no request.
+        let reqs = [
+            req("q", Some(since - 5)),
+            req("p", Some(until - 1)),
+            req("far", Some(DAY1 + H)),
+        ];
+        let invs = [
+            inv("inv-far", DAY1 + H + 3, Some("far")),
+            inv("inv-q", since + 5, Some("q")),
+            inv("inv-u", since + H, None),
+            inv("inv-p", until + 2, Some("p")),
+            inv("inv-v", until + H, None),
+        ];
+        write(opts("r1"), &reqs, &invs);
+        // Run 2 owns the window: it has p again (and its invocation), and nothing else.
+        let report = write(
+            windowed("r2", since, until),
+            &[req("p", Some(until - 1))],
+            &[inv("inv-p", until + 2, Some("p"))],
+        );
+        let p = out.join("authorizer_invocations/dt=2024-01-31");
+        assert_eq!(lambda_ids(&p), ["inv-p", "inv-far", "inv-q", "inv-v"]);
+        assert_eq!(report.partitions[1].kept_rows, 3);
+        assert_eq!(ids(&out.join("requests/dt=2024-01-31")), ["p", "q", "far"]);
+    }
+
+    #[test]
+    fn create_moves_back_a_partition_a_killed_swap_left_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        run(
+            &out,
+            opts("r1"),
+            &[req("a", Some(DAY1)), req("b", Some(DAY2))],
+        );
+        // Killed between the two renames of the swap of dt=2024-01-31, after dt=2024-02-01
+        // was swapped: the old manifest and both old partitions are aside, one new partition
+        // is in place.
+        let staging = out.join(".staging-killed");
+        let aside = staging.join("replaced/requests");
+        fs::create_dir_all(&aside).unwrap();
+        fs::write(staging.join("owner"), format!("{}\ngatelog\n", u32::MAX)).unwrap();
+        fs::rename(out.join(MANIFEST), staging.join("replaced").join(MANIFEST)).unwrap();
+        fs::rename(
+            out.join("requests/dt=2024-01-31"),
+            aside.join("dt=2024-01-31"),
+        )
+        .unwrap();
+        fs::rename(
+            out.join("requests/dt=2024-02-01"),
+            aside.join("dt=2024-02-01"),
+        )
+        .unwrap();
+        // The killed run's version of dt=2024-02-01, in place.
+        let other = dir.path().join("other");
+        run(&other, opts("killed"), &[req("b2", Some(DAY2))]);
+        fs::rename(
+            other.join("requests/dt=2024-02-01"),
+            out.join("requests/dt=2024-02-01"),
+        )
+        .unwrap();
+
+        let w = DatasetWriter::create(&out, opts("r3")).unwrap();
+        assert_eq!(w.stale_staging_removed(), 1);
+        assert_eq!(w.restored_partitions(), 1);
+        assert_eq!(ids(&out.join("requests/dt=2024-01-31")), ["a"]);
+        assert_eq!(ids(&out.join("requests/dt=2024-02-01")), ["b2"]);
+        w.commit(&json!({})).unwrap();
+        // The new manifest carries the previous entry that still describes its partition and
+        // describes the other from its files.
+        let m = manifest(&out);
+        let parts = m["dataset"]["partitions"].as_array().unwrap();
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0]["run_id"], "r1");
+        assert_eq!(parts[0]["rows"], 1);
+        assert_eq!(parts[1]["run_id"], Value::Null);
+        assert_eq!(parts[1]["rows"], 1);
+        assert_eq!(parts[1]["files"][0]["name"], "part-00000.parquet");
+        assert_eq!(names(&out).iter().filter(|n| n.starts_with('.')).count(), 0);
     }
 
     #[test]
