@@ -111,9 +111,16 @@ pub struct AnalyzeArgs {
     pub kind: Option<KindArg>,
     /// Keep requests at or after this time: RFC 3339 (UTC unless an offset is given) or a
     /// duration before now (`90m`, `2h`, `3d`).
+    ///
+    /// Reruns: with --since or --until, a run into an existing --out replaces only the rows
+    /// inside its window. In each dt partition it writes, the previous rows outside the window
+    /// are kept (requests by request time, else log time; authorizer invocations by start time,
+    /// or with their request when it is near a bound); partitions it writes nothing to are kept
+    /// whole. Nightly jobs with overlapping windows (`--since 2025-10-14T12:00:00Z --until
+    /// 2025-10-15T12:00:00Z`) neither duplicate nor lose rows. --overwrite keeps nothing.
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
-    /// Keep requests before this time (same forms as --since).
+    /// Keep requests before this time (same forms as --since; see --since for reruns).
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
     /// Keep only this API id (requests whose API is unknown are kept).

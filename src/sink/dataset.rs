@@ -4,9 +4,13 @@
 //! `dt` partition of `requests` and `authorizer_invocations` there one partition at a time
 //! (bounded memory), and on [`DatasetWriter::commit`] moves the finished partitions and
 //! top-level files into place, replacing only the partitions the run produced (all of them
-//! with `--overwrite`), and writes `_manifest.json` last. A run killed before the commit leaves
-//! the previous dataset untouched and no partial file under a final name; the next run removes
-//! its staging leftovers. Also here: [`dt_of`] (the UTC partition key), [`read_back`], and
+//! with `--overwrite`), and writes `_manifest.json` last. A run with a `--since/--until` window
+//! replaces only the rows inside its window: the previous rows of a partition it rewrites that
+//! lie outside the window are copied into the staged partition before the swap; partitions it
+//! writes nothing to are kept whole. A run killed before the commit leaves the previous dataset
+//! untouched and no partial file under a final name; the next run removes its staging
+//! leftovers, after moving back any previous partition a kill in the middle of a swap left
+//! aside. Also here: [`dt_of`] (the UTC partition key), [`read_back`], and
 //! [`SinkError`], the error of the whole sink. The column contract lives in `parquet.rs`.
 
 use std::collections::{HashMap, HashSet};
@@ -695,7 +699,8 @@ impl DatasetWriter {
         Ok(())
     }
 
-    /// Puts the run in place: closes the last part file; with `overwrite`, moves the previous
+    /// Puts the run in place: closes the last part file; with a window, copies the previous
+    /// rows outside it into the staged partitions; with `overwrite`, moves the previous
     /// dataset aside; moves each staged partition into place, replacing only the `dt`
     /// partitions this run produced (the old partition directory is renamed aside into the
     /// staging directory, the new one renamed in, then the old deleted); moves the top-level
