@@ -102,6 +102,15 @@ pub struct AnalyzeArgs {
     /// formats by their keys.
     #[arg(long, value_name = "[API/STAGE=]FORMAT|@FILE")]
     pub access_format: Vec<String>,
+    /// The API's configuration, as the AWS CLI prints it (repeat the flag per file): `aws
+    /// apigateway get-export --export-type oas30 --parameters extensions=apigateway`,
+    /// `get-authorizers`, `get-gateway-responses`, `get-stage`, or `aws apigatewayv2
+    /// export-api` / `get-routes` / `get-authorizers`. Each method's auth type and API-key
+    /// requirement, each authorizer's type and cache TTL, and whether the gateway responses are
+    /// the defaults then narrow the candidates. `API_ID=FILE` applies a file to that API only
+    /// (an export names its API itself).
+    #[arg(long, value_name = "[API_ID=]FILE")]
+    pub api_config: Vec<String>,
     /// Force the container instead of detecting it: s3-export, cli-json, lines, firehose,
     /// tail, insights-csv, insights-json.
     #[arg(long)]

@@ -11,6 +11,7 @@
 //! Only [`pipeline`] knows every stage.
 #![deny(missing_docs)]
 
+pub mod apiconfig;
 pub mod classify;
 pub mod cli;
 pub mod explain;

@@ -96,6 +96,31 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     for f in &a.access_format {
         add_access_format(&mut access_formats, f)?;
     }
+    let api_config =
+        gatelog::apiconfig::ApiConfig::load(&a.api_config).map_err(|e| usage(e.to_string()))?;
+    // A get-stage document gives its stage's access-log format, unless --access-format did.
+    if access_formats.default.is_none() {
+        for st in &api_config.stages {
+            let Some(fmt) = &st.access_log_format else {
+                continue;
+            };
+            let taken = access_formats.per_stage.iter().any(|((api, stage), _)| {
+                stage == &st.name && (api.is_none() || st.api_id.is_none() || *api == st.api_id)
+            });
+            if taken {
+                continue;
+            }
+            let f = format::compile(&format!("stage {}", st.name), fmt).map_err(|e| {
+                usage(format!(
+                    "--api-config: stage {}: accessLogSettings.format: {e}",
+                    st.name
+                ))
+            })?;
+            access_formats
+                .per_stage
+                .push(((st.api_id.clone(), st.name.clone()), Arc::new(f)));
+        }
+    }
     let container = match &a.container {
         None => None,
         Some(c) => Some(ContainerKind::from_name(c).ok_or_else(|| {
@@ -168,6 +193,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         run_id: run_id(),
         filter,
         reports,
+        api_config: Arc::new(api_config),
         athena: match &a.athena_location {
             Some(loc) => {
                 // Checked before the run: a bad location is a usage error, not a failed run.

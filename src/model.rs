@@ -474,6 +474,22 @@ pub struct RequestRow {
     pub exec_method_status: Option<i32>,
     /// Execution-log lines of the request; null when the execution log said nothing of it.
     pub exec_lines: Option<i32>,
+    /// `--api-config`: the method's auth type (`NONE`, `AWS_IAM`, `CUSTOM`,
+    /// `COGNITO_USER_POOLS`, `JWT`); null without a configuration naming the method.
+    pub method_auth_type: Option<String>,
+    /// `--api-config`: the method's authorizer.
+    pub authorizer_name: Option<String>,
+    /// `--api-config`: its type (`TOKEN`, `REQUEST`, `COGNITO_USER_POOLS`, `JWT`).
+    pub authorizer_type: Option<String>,
+    /// `--api-config`: its result cache TTL in seconds (0: no caching).
+    pub authorizer_ttl_s: Option<i32>,
+    /// `--api-config`: the method requires an API key.
+    pub api_key_required: Option<bool>,
+    /// `--api-config`: every gateway response of the API is the default.
+    pub gateway_responses_default: Option<bool>,
+    /// `--api-config`: the customised gateway response types (status or body template changed,
+    /// directly or through `DEFAULT_4XX` / `DEFAULT_5XX`); null when not known.
+    pub gateway_responses_customised: Option<Vec<String>>,
     /// Which logs said something about the request: `access`, `authorizer`, `execution`.
     pub sources: Vec<String>,
     /// Access-record keys no known `$context` variable explains.

@@ -65,6 +65,8 @@ pub struct AnalyzeOptions {
     pub memory_limit: usize,
     /// Where spill files go (`--spill-dir`); by default the output's staging directory.
     pub spill_dir: Option<PathBuf>,
+    /// What `--api-config` says about the APIs (empty without it).
+    pub api_config: Arc<crate::apiconfig::ApiConfig>,
 }
 
 /// Default `--memory-limit`: 512 MiB.
@@ -543,15 +545,36 @@ fn access_vars(known: crate::records::vars::VarSet) -> Arc<[String]> {
 }
 
 /// Builds the output row of one joined, classified request.
-fn request_row(j: &join::Joined, invocations: &[Invocation], files: &[InputFile]) -> RequestRow {
+fn request_row(
+    j: &join::Joined,
+    invocations: &[Invocation],
+    files: &[InputFile],
+    api: &crate::apiconfig::ApiConfig,
+) -> RequestRow {
     let a = &j.access;
     let inv = j.invocation.map(|(i, m)| (&invocations[i], m));
-    let c = classify::classify(&Facts {
-        access: a,
-        invocation: inv,
-        authorizer_log_covers: j.authorizer_log_covers,
-        exec: j.exec.as_ref(),
+    let cfg = api.facts(&crate::apiconfig::RequestKey {
+        api_id: a
+            .api_id()
+            .or_else(|| inv.and_then(|(i, _)| i.logged_api_id.as_deref())),
+        stage: a
+            .stage()
+            .or_else(|| inv.and_then(|(i, _)| i.logged_stage.as_deref())),
+        http_method: a.get(Var::HttpMethod),
+        resource_path: a.get(Var::ResourcePath),
+        route_key: a.get(Var::RouteKey),
+        path: a.get(Var::Path),
+        function_name: inv.and_then(|(i, _)| i.function_name.as_deref()),
     });
+    let c = classify::classify_with(
+        &Facts {
+            access: a,
+            invocation: inv,
+            authorizer_log_covers: j.authorizer_log_covers,
+            exec: j.exec.as_ref(),
+        },
+        &cfg,
+    );
     let (request_time_ms, precision) = match a.request_time() {
         Some((t, p)) => (Some(t), Some(p.to_string())),
         None => (None, None),
@@ -657,6 +680,17 @@ fn request_row(j: &join::Joined, invocations: &[Invocation], files: &[InputFile]
         exec_facts: j.exec.as_ref().map(ExecFacts::names).unwrap_or_default(),
         exec_method_status: j.exec.as_ref().and_then(|e| e.method_status),
         exec_lines: j.exec.as_ref().map(|e| e.lines as i32),
+        method_auth_type: cfg.method_auth_type.map(|t| t.as_str().to_string()),
+        authorizer_name: cfg.authorizer_name.clone(),
+        authorizer_type: cfg.authorizer_type.map(|t| t.as_str().to_string()),
+        authorizer_ttl_s: cfg
+            .authorizer_ttl_s
+            .map(|t| t.clamp(i32::MIN.into(), i32::MAX.into()) as i32),
+        api_key_required: cfg.api_key_required,
+        gateway_responses_default: cfg.gateway_responses_default,
+        gateway_responses_customised: cfg
+            .gateway_responses_default
+            .map(|_| cfg.gateway_responses_customised.clone()),
         sources,
         extra: a.extra.clone(),
         source_file: files
@@ -835,7 +869,7 @@ pub fn analyze(
                 let rows: Vec<RequestRow> = pool.install(|| {
                     requests
                         .par_iter()
-                        .map(|j| request_row(j, invocations, &files))
+                        .map(|j| request_row(j, invocations, &files, &opts.api_config))
                         .collect()
                 });
                 drop(requests);

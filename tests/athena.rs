@@ -36,20 +36,24 @@ fn require_duckdb() {
 /// Analyzes `inputs`, writes athena.sql and classify.sql next to the dataset, and runs the
 /// DuckDB check; returns its JSON counts.
 fn check(inputs: &[PathBuf]) -> serde_json::Value {
+    check_with(inputs, &[], |_| {})
+}
+
+/// [`check`] with more `gatelog analyze` arguments; `inspect` sees the dataset first.
+fn check_with(inputs: &[PathBuf], args: &[&str], inspect: impl Fn(&Path)) -> serde_json::Value {
     require_duckdb();
     let dir = tmp();
     let out = dir.path().join("out");
     // The files the run itself writes: classify.sql always, athena.sql on request.
-    let o = analyze(
-        inputs,
-        &out,
-        &["--athena-location", "s3://example-bucket/gatelog"],
-    );
+    let mut all = vec!["--athena-location", "s3://example-bucket/gatelog"];
+    all.extend_from_slice(args);
+    let o = analyze(inputs, &out, &all);
     assert!(
         o.status.success(),
         "gatelog analyze {inputs:?} failed: {}",
         String::from_utf8_lossy(&o.stderr)
     );
+    inspect(&out);
     let ddl = out.join("athena.sql");
     let sql = out.join("classify.sql");
     assert_eq!(
@@ -121,6 +125,26 @@ fn console_clf_alone() {
 }
 
 #[test]
+fn troubleshooting_with_api_config() {
+    let cfg = |n: &str| root().join("tests/fixtures/api-config").join(n);
+    let (export, customised) = (
+        cfg("k3vq8zt1pw-live-oas30.json"),
+        cfg("get-gateway-responses-customised.json"),
+    );
+    let v = check_with(
+        &[sample("access/troubleshooting.jsonl")],
+        &[
+            "--api-config",
+            export.to_str().unwrap(),
+            "--api-config",
+            customised.to_str().unwrap(),
+        ],
+        |_| {},
+    );
+    assert_eq!((n(&v, "requests"), n(&v, "denied")), (40, 16), "{v}");
+}
+
+#[test]
 fn troubleshooting_with_execution_and_lambda_logs() {
     let v = check(&[
         sample("access/troubleshooting.jsonl"),
@@ -162,8 +186,34 @@ fn every_access_format_at_once() {
 #[test]
 fn synthetic_requests_through_every_rule() {
     let dir = tmp();
-    let files = synthetic::write(dir.path(), 20251014, 3000, false);
-    let v = check(&files);
+    let files = synthetic::write(dir.path(), 20251014, 3000, false, true);
+    let config = synthetic::write_config(dir.path());
+    let mut args = Vec::new();
+    for c in &config {
+        args.push("--api-config");
+        args.push(c.to_str().unwrap());
+    }
+    let v = check_with(&files, &args, |out| {
+        // The configuration reached the rows and changed answers: facts filled, and rows whose
+        // evidence names the configuration.
+        let rows = crate::util::rows(out, "requests");
+        let with = |k: &str| {
+            rows.iter()
+                .filter(|r| crate::util::get(r, k).is_some())
+                .count()
+        };
+        assert!(
+            with("method_auth_type") > 500,
+            "{}",
+            with("method_auth_type")
+        );
+        assert!(with("gateway_responses_default") > 500);
+        let used = rows
+            .iter()
+            .filter(|r| crate::util::get(r, "evidence").is_some_and(|e| e.contains("api_config")))
+            .count();
+        assert!(used > 100, "{used} rows used the configuration");
+    });
     assert_eq!(n(&v, "requests"), 3000, "{v}");
     assert!(n(&v, "denied") > 1000, "{v}");
     assert!(n(&v, "decided_by_sql") > 500, "{v}");
@@ -172,7 +222,7 @@ fn synthetic_requests_through_every_rule() {
 #[test]
 fn synthetic_requests_with_authorizer_invocations() {
     let dir = tmp();
-    let files = synthetic::write(dir.path(), 7, 3000, true);
+    let files = synthetic::write(dir.path(), 7, 3000, true, false);
     let v = check(&files);
     assert_eq!(n(&v, "requests"), 3000, "{v}");
     assert!(n(&v, "invocations") > 200, "{v}");

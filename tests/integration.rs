@@ -4,6 +4,7 @@
 mod util;
 
 mod analyze;
+mod api_config;
 mod athena;
 mod bad_input;
 mod golden;

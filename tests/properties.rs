@@ -632,6 +632,24 @@ fn expected_cells(r: &RequestRow) -> BTreeMap<&'static str, Cell> {
         ("exec_facts", Cell::List(r.exec_facts.clone())),
         ("exec_method_status", i(r.exec_method_status)),
         ("exec_lines", i(r.exec_lines)),
+        ("method_auth_type", s(&r.method_auth_type)),
+        ("authorizer_name", s(&r.authorizer_name)),
+        ("authorizer_type", s(&r.authorizer_type)),
+        ("authorizer_ttl_s", i(r.authorizer_ttl_s)),
+        (
+            "api_key_required",
+            r.api_key_required.map_or(Cell::Null, Cell::Bool),
+        ),
+        (
+            "gateway_responses_default",
+            r.gateway_responses_default.map_or(Cell::Null, Cell::Bool),
+        ),
+        (
+            "gateway_responses_customised",
+            r.gateway_responses_customised
+                .clone()
+                .map_or(Cell::Null, Cell::List),
+        ),
         ("sources", Cell::List(r.sources.clone())),
         ("extra", m(&r.extra)),
         ("source_file", Cell::Str(r.source_file.clone())),
@@ -668,13 +686,13 @@ fn request_row() -> impl Strategy<Value = RequestRow> {
     (
         (
             text(),
-            prop::collection::vec(opt(text()), 35),
-            prop::collection::vec(opt(any::<i32>()), 17),
+            prop::collection::vec(opt(text()), 38),
+            prop::collection::vec(opt(any::<i32>()), 18),
             prop::collection::vec(opt(any::<i64>()), 3),
             (any::<bool>(), any::<bool>(), any::<bool>()),
         ),
         (
-            prop::collection::vec(strings(), 5),
+            prop::collection::vec(strings(), 6),
             (pairs(), pairs()),
             opt(float()),
             opt(any::<bool>()),
@@ -755,6 +773,13 @@ fn request_row() -> impl Strategy<Value = RequestRow> {
                 exec_facts: nl(),
                 exec_method_status: ni(),
                 exec_lines: ni(),
+                method_auth_type: ns(),
+                authorizer_name: ns(),
+                authorizer_type: ns(),
+                authorizer_ttl_s: ni(),
+                api_key_required: cold.map(|b| !b),
+                gateway_responses_default: cold,
+                gateway_responses_customised: cold.map(|_| nl()),
                 sources: nl(),
                 extra: maps.1,
                 source_file: prov.0,

@@ -35,6 +35,41 @@ impl Separator {
 fn contradict(a: &Cond, b: &Cond) -> Option<Vec<Separator>> {
     use Cond::*;
     let vs = |v: Var| Some(vec![Separator::Var(v)]);
+    // Any: contradicted when every alternative is; All: when one part is. Alternatives that
+    // need an HTTP API record cannot hold in a REST stage's log, the only one checked here.
+    let any = |cs: &[Cond], other: &Cond, flip: bool| -> Option<Vec<Separator>> {
+        let mut out = Vec::new();
+        for c in cs.iter().filter(|c| !needs_http_api(c)) {
+            let s = if flip {
+                contradict(other, c)
+            } else {
+                contradict(c, other)
+            };
+            out.extend(s?);
+        }
+        Some(out)
+    };
+    let all = |cs: &[Cond], other: &Cond, flip: bool| -> Option<Vec<Separator>> {
+        let out: Vec<Separator> = cs
+            .iter()
+            .filter_map(|c| {
+                if flip {
+                    contradict(other, c)
+                } else {
+                    contradict(c, other)
+                }
+            })
+            .flatten()
+            .collect();
+        (!out.is_empty()).then_some(out)
+    };
+    match (a, b) {
+        (Any(cs), _) => return any(cs, b, false),
+        (_, Any(cs)) => return any(cs, a, true),
+        (All(cs), _) => return all(cs, b, false),
+        (_, All(cs)) => return all(cs, a, true),
+        _ => {}
+    }
     match (*a, *b) {
         (Dash(x), Set(y)) | (Set(x), Dash(y)) if x == y => vs(x),
         (Dash(x), Eq(y, _)) | (Eq(y, _), Dash(x)) if x == y => vs(x),
@@ -46,6 +81,7 @@ fn contradict(a: &Cond, b: &Cond) -> Option<Vec<Separator>> {
             vs(Var::ErrorMessage)
         }
         (MsgHas(p), MsgHas(q)) if !p.contains(q) && !q.contains(p) => vs(Var::ErrorMessage),
+        (HttpApi(p), HttpApi(q)) if p != q => vs(Var::RouteKey),
         (Invoked(p), Invoked(q)) if p != q => Some(vec![
             Separator::Var(Var::AuthorizerRequestId),
             Separator::Var(Var::AuthorizerIntegrationStatus),
@@ -65,6 +101,16 @@ fn contradict(a: &Cond, b: &Cond) -> Option<Vec<Separator>> {
             Some(vec![Separator::ExecutionLog])
         }
         _ => None,
+    }
+}
+
+/// Whether a condition holds only for HTTP API records.
+fn needs_http_api(c: &Cond) -> bool {
+    match *c {
+        Cond::HttpApi(true) => true,
+        Cond::All(cs) => cs.iter().any(needs_http_api),
+        Cond::Any(cs) => cs.iter().all(needs_http_api),
+        _ => false,
     }
 }
 
@@ -106,13 +152,16 @@ pub struct Verdict {
 /// For every class REST access logs can show, what a format carrying `vars` decides.
 pub fn check(vars: VarSet) -> Vec<Verdict> {
     // Classes that need HTTP-API or Cognito evidence are left out of the REST check.
+    fn special(c: &Cond) -> bool {
+        match *c {
+            Cond::Set(Var::RouteKey) | Cond::MsgHas(_) => true,
+            Cond::Any(cs) | Cond::All(cs) => cs.iter().any(special),
+            _ => false,
+        }
+    }
     let classes: Vec<&Rule> = RULES
         .iter()
-        .filter(|r| {
-            r.requires
-                .iter()
-                .all(|c| !matches!(c, Cond::Set(Var::RouteKey) | Cond::MsgHas(_)))
-        })
+        .filter(|r| !r.requires.iter().any(special))
         .filter(|r| !r.requires.iter().any(|c| matches!(c, Cond::DecisionIn(_))))
         .collect();
     classes

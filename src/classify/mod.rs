@@ -8,6 +8,7 @@ pub mod capability;
 pub mod rules;
 pub mod taxonomy;
 
+use crate::apiconfig::ConfigFacts;
 use crate::model::{Decision, Invocation, MatchMethod, Pairs};
 use crate::records::access::AccessRecord;
 use crate::records::execution::ExecFacts;
@@ -152,9 +153,56 @@ fn invoked(f: &Facts) -> Invoked {
     }
 }
 
-fn check(f: &Facts, c: &Cond) -> Eval {
+fn check(f: &Facts, cfg: &ConfigFacts, c: &Cond) -> Eval {
     let a = f.access;
+    let known = |x: Option<bool>| match x {
+        Some(true) => Eval::Yes { weak: false },
+        Some(false) => Eval::No,
+        None => Eval::Unknown(None),
+    };
     match *c {
+        Cond::AuthIn(ts) => known(cfg.method_auth_type.map(|t| ts.contains(&t))),
+        Cond::ApiKeyRequired => known(cfg.api_key_required),
+        Cond::AuthorizerCaches => known(cfg.authorizer_ttl_s.map(|t| t > 0)),
+        Cond::HttpApi(want) => known(Some(a.get(Var::RouteKey).is_some() == want)),
+        Cond::Any(cs) => {
+            let mut unknown = None;
+            let mut all_no = true;
+            for c in cs {
+                match check(f, cfg, c) {
+                    y @ Eval::Yes { .. } => return y,
+                    Eval::No => {}
+                    Eval::Unknown(v) => {
+                        all_no = false;
+                        unknown = unknown.or(v);
+                    }
+                }
+            }
+            if all_no {
+                Eval::No
+            } else {
+                Eval::Unknown(unknown)
+            }
+        }
+        Cond::All(cs) => {
+            let mut out = Eval::Yes { weak: false };
+            for c in cs {
+                match check(f, cfg, c) {
+                    Eval::No => return Eval::No,
+                    Eval::Yes { weak } => {
+                        if let Eval::Yes { weak: w } = out {
+                            out = Eval::Yes { weak: w || weak };
+                        }
+                    }
+                    Eval::Unknown(v) => {
+                        if !matches!(out, Eval::Unknown(Some(_))) {
+                            out = Eval::Unknown(v);
+                        }
+                    }
+                }
+            }
+            out
+        }
         Cond::Dash(v) => var_eval(a, v, |x| x.is_none()),
         Cond::Set(v) => var_eval(a, v, |x| x.is_some()),
         Cond::Eq(v, t) => var_eval(a, v, |x| x == Some(t)),
@@ -223,7 +271,7 @@ struct Checked {
     held: Vec<Cond>,
 }
 
-fn check_rule(f: &Facts, rule: &'static Rule) -> Checked {
+fn check_rule(f: &Facts, cfg: &ConfigFacts, rule: &'static Rule) -> Checked {
     let mut out = Checked {
         rule,
         excluded: false,
@@ -233,7 +281,7 @@ fn check_rule(f: &Facts, rule: &'static Rule) -> Checked {
         held: Vec::new(),
     };
     for c in rule.conds {
-        match check(f, c) {
+        match check(f, cfg, c) {
             Eval::No => out.excluded = true,
             Eval::Yes { weak } => {
                 out.weak |= weak;
@@ -245,7 +293,7 @@ fn check_rule(f: &Facts, rule: &'static Rule) -> Checked {
         }
     }
     for c in rule.requires {
-        match check(f, c) {
+        match check(f, cfg, c) {
             Eval::Yes { weak } => {
                 out.weak |= weak;
                 out.held.push(*c);
@@ -258,7 +306,7 @@ fn check_rule(f: &Facts, rule: &'static Rule) -> Checked {
 
 /// In scope (DESIGN.md): a denial response type, a 401/403/429, or a 500 the authorizer
 /// produced.
-fn in_scope(f: &Facts, status: Option<i64>, rt: Option<&str>) -> bool {
+fn in_scope(f: &Facts, cfg: &ConfigFacts, status: Option<i64>, rt: Option<&str>) -> bool {
     let a = f.access;
     if let Some(rt) = rt {
         return rules::is_denial_response_type(rt);
@@ -273,10 +321,48 @@ fn in_scope(f: &Facts, status: Option<i64>, rt: Option<&str>) -> bool {
                 || f.invocation.is_some_and(|(i, m)| {
                     m.is_exact() && matches!(i.decision, Some(Decision::Error | Decision::Timeout))
                 })
-                || (!a.known.has(Var::ErrorResponseType) && a.int(Var::ResponseLength) == Some(16))
+                || (!a.known.has(Var::ErrorResponseType)
+                    && a.int(Var::ResponseLength) == Some(AUTHORIZER_500_BODY)
+                    && AUTHORIZER_500_TYPES
+                        .iter()
+                        .all(|t| cfg.response_customised(t) != Some(true)))
         }
         _ => a.get(Var::WafResponseCode) == Some("WAF_BLOCK"),
     }
+}
+
+/// The default body length of the authorizer's 500 (`{"message":null}`), which puts an
+/// unlabelled 500 in scope while these gateway responses are the defaults.
+pub const AUTHORIZER_500_BODY: i64 = 16;
+/// The gateway responses with that body.
+pub const AUTHORIZER_500_TYPES: [&str; 2] =
+    ["AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE"];
+
+/// The variables of the conditions inside `c` that held.
+fn held_vars(f: &Facts, cfg: &ConfigFacts, c: &Cond, out: &mut Vec<Var>) {
+    match *c {
+        Cond::Any(cs) | Cond::All(cs) => {
+            for c in cs {
+                if matches!(check(f, cfg, c), Eval::Yes { .. }) {
+                    held_vars(f, cfg, c, out);
+                }
+            }
+        }
+        _ => out.extend(cond_var(c)),
+    }
+}
+
+/// Whether `c` (or a condition inside it) satisfies `pred`.
+fn cond_uses(c: &Cond, pred: &dyn Fn(&Cond) -> bool) -> bool {
+    match *c {
+        Cond::Any(cs) | Cond::All(cs) => cs.iter().any(|c| cond_uses(c, pred)),
+        _ => pred(c),
+    }
+}
+
+/// Whether a rule reads a fact `pred` names.
+pub fn rule_uses(r: &Rule, pred: &dyn Fn(&Cond) -> bool) -> bool {
+    r.conds.iter().chain(r.requires).any(|c| cond_uses(c, pred))
 }
 
 fn cond_var(c: &Cond) -> Option<Var> {
@@ -294,17 +380,28 @@ fn cond_var(c: &Cond) -> Option<Var> {
         | Cond::ExecHas(_)
         | Cond::ExecLacks(_)
         | Cond::ExecAny(_)
-        | Cond::ExecSilent => None,
+        | Cond::ExecSilent
+        | Cond::AuthIn(_)
+        | Cond::ApiKeyRequired
+        | Cond::AuthorizerCaches
+        | Cond::HttpApi(_)
+        | Cond::Any(_)
+        | Cond::All(_) => None,
     }
 }
 
-/// Classifies one request.
+/// Classifies one request with no API configuration.
 pub fn classify(f: &Facts) -> Classification {
+    classify_with(f, &ConfigFacts::default())
+}
+
+/// Classifies one request, with what the API's configuration (`--api-config`) says about it.
+pub fn classify_with(f: &Facts, cfg: &ConfigFacts) -> Classification {
     let a = f.access;
     let status = f.status();
     let rt_known = a.known.has(Var::ErrorResponseType);
     let rt = a.get(Var::ErrorResponseType);
-    if !in_scope(f, status, rt) {
+    if !in_scope(f, cfg, status, rt) {
         return Classification::default();
     }
 
@@ -322,7 +419,7 @@ pub fn classify(f: &Facts) -> Classification {
     let checked: Vec<Checked> = RULES
         .iter()
         .filter(|r| gate(r))
-        .map(|r| check_rule(f, r))
+        .map(|r| check_rule(f, cfg, r))
         .collect();
     let alive: Vec<&Checked> = checked.iter().filter(|c| !c.excluded).collect();
     let candidates: Vec<Class> = alive.iter().map(|c| c.rule.class).collect();
@@ -354,11 +451,34 @@ pub fn classify(f: &Facts) -> Classification {
         } else {
             Confidence::Medium
         });
-    } else if alive.len() > 1 {
-        if let Some((c, why)) = pick_heuristic(a, &alive) {
+    }
+    // The body-length heuristic holds only while the gateway responses the candidates could
+    // have been answered with are the defaults; the API's configuration may say they are not.
+    let relevant: Vec<&str> = if rt_known {
+        rt.into_iter().collect()
+    } else {
+        let mut v: Vec<&str> = Vec::new();
+        for ch in &alive {
+            for t in ch.rule.response_types {
+                if !v.contains(t) {
+                    v.push(t);
+                }
+            }
+        }
+        v
+    };
+    let customised: Vec<&str> = relevant
+        .iter()
+        .copied()
+        .filter(|t| cfg.response_customised(t) == Some(true))
+        .collect();
+    let mut by_body = false;
+    if alive.len() > 1 {
+        if let Some((c, why, body)) = pick_heuristic(a, &alive, customised.is_empty()) {
             class = Some(c);
             confidence = Some(Confidence::Low);
             heuristic = Some(why);
+            by_body = body;
         }
     }
     // Keys whose meaning is ambiguous cap the classes that would depend on them.
@@ -380,15 +500,17 @@ pub fn classify(f: &Facts) -> Classification {
         None => alive.iter().collect(),
     };
     for ch in &shown {
+        let mut vars = Vec::new();
         for c in &ch.held {
-            if let Some(v) = cond_var(c) {
-                push_ev(
-                    v.name(),
-                    a.get(v)
-                        .map(|s| crate::redact::scrub(s).into_owned())
-                        .unwrap_or_else(|| "-".into()),
-                );
-            }
+            held_vars(f, cfg, c, &mut vars);
+        }
+        for v in vars {
+            push_ev(
+                v.name(),
+                a.get(v)
+                    .map(|s| crate::redact::scrub(s).into_owned())
+                    .unwrap_or_else(|| "-".into()),
+            );
         }
     }
     if let Some((inv, m)) = f.invocation {
@@ -416,6 +538,62 @@ pub fn classify(f: &Facts) -> Classification {
     }
     if let Some(why) = &heuristic {
         push_ev("heuristic", why.clone());
+    }
+    // The configuration facts the decision read.
+    let mut used_config = false;
+    let gated_uses =
+        |pred: &dyn Fn(&Cond) -> bool| checked.iter().any(|ch| rule_uses(ch.rule, pred));
+    if let Some(t) = cfg.method_auth_type {
+        if gated_uses(&|c| matches!(c, Cond::AuthIn(_))) {
+            let mut v = t.as_str().to_string();
+            if let Some(n) = &cfg.authorizer_name {
+                v.push_str(&format!(" (authorizer {n}"));
+                if let Some(k) = cfg.authorizer_type {
+                    v.push_str(&format!(", {}", k.as_str()));
+                }
+                v.push(')');
+            }
+            push_ev("method_auth_type", v);
+            used_config = true;
+        }
+    }
+    if let Some(k) = cfg.api_key_required {
+        if gated_uses(&|c| matches!(c, Cond::ApiKeyRequired)) {
+            push_ev("api_key_required", k.to_string());
+            used_config = true;
+        }
+    }
+    if let Some(t) = cfg.authorizer_ttl_s {
+        if gated_uses(&|c| matches!(c, Cond::AuthorizerCaches)) {
+            push_ev(
+                "authorizer_ttl_s",
+                if t > 0 {
+                    format!("{t} (a cached Deny is possible)")
+                } else {
+                    "0 (no caching: a Deny cannot come from the cache)".into()
+                },
+            );
+            used_config = true;
+        }
+    }
+    if by_body && cfg.gateway_responses_default.is_some() {
+        push_ev(
+            "gateway_responses",
+            format!("default: {}", relevant.join(", ")),
+        );
+        used_config = true;
+    } else if !customised.is_empty() && alive.len() > 1 {
+        push_ev(
+            "gateway_responses",
+            format!(
+                "customised: {}; the response length says nothing",
+                customised.join(", ")
+            ),
+        );
+        used_config = true;
+    }
+    if used_config {
+        push_ev("api_config", cfg.files.join(", "));
     }
     if candidates.is_empty() {
         push_ev(
@@ -451,8 +629,16 @@ pub fn classify(f: &Facts) -> Classification {
                 add("include the authorizer Lambda's log covering the request time".into());
             }
         }
-        if heuristic.is_some() {
+        if by_body && cfg.gateway_responses_default.is_none() {
             add("the class was picked from the response length, valid only while the API's gateway responses are the defaults".into());
+        }
+        let auth_would_decide = alive.len() > 1
+            && cfg.method_auth_type.is_none()
+            && alive
+                .iter()
+                .any(|ch| rule_uses(ch.rule, &|c| matches!(c, Cond::AuthIn(_))));
+        if auth_would_decide {
+            add("give --api-config with the output of `aws apigateway get-export --export-type oas30 --parameters extensions=apigateway` (each method's auth type)".into());
         }
     }
 
@@ -484,8 +670,13 @@ pub fn classify(f: &Facts) -> Classification {
 
 /// The documented heuristics, in order: a default body's exact length; the one class a body
 /// length leaves; an IAM-authenticated caller.
-fn pick_heuristic(a: &AccessRecord, alive: &[&Checked]) -> Option<(Class, String)> {
-    if let Some(len) = a.int(Var::ResponseLength) {
+fn pick_heuristic(
+    a: &AccessRecord,
+    alive: &[&Checked],
+    bodies_default: bool,
+) -> Option<(Class, String, bool)> {
+    let len = a.int(Var::ResponseLength).filter(|_| bodies_default);
+    if let Some(len) = len {
         let exact: Vec<Class> = alive
             .iter()
             .filter(|c| matches!(c.rule.body, Body::Exact(ls) if ls.contains(&len)))
@@ -498,6 +689,7 @@ fn pick_heuristic(a: &AccessRecord, alive: &[&Checked]) -> Option<(Class, String
                     "response_length {len} is the default body of {}",
                     c.as_str()
                 ),
+                true,
             ));
         }
         if exact.is_empty() {
@@ -517,6 +709,7 @@ fn pick_heuristic(a: &AccessRecord, alive: &[&Checked]) -> Option<(Class, String
                         "response_length {len} fits no default gateway body but {}",
                         c.as_str()
                     ),
+                    true,
                 ));
             }
         }
@@ -526,6 +719,7 @@ fn pick_heuristic(a: &AccessRecord, alive: &[&Checked]) -> Option<(Class, String
         return Some((
             Class::IamPolicyDeny,
             "an IAM-authenticated caller was refused".into(),
+            false,
         ));
     }
     None
@@ -907,5 +1101,208 @@ mod rule_tests {
             None,
         );
         assert!(!c.candidates.contains(&Class::CognitoUnauthorized));
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    //! What `--api-config` facts change.
+    use super::*;
+    use crate::apiconfig::{AuthType, AuthorizerType};
+    use crate::model::Origin;
+    use crate::records::access::{AccessParser, Parsed};
+
+    fn record(line: &str) -> AccessRecord {
+        let mut p = AccessParser::new(None);
+        match p.parse(line, Origin::default()).unwrap() {
+            Parsed::Record(r) => *r,
+            Parsed::NotAccess => panic!("{line}"),
+        }
+    }
+
+    fn run(line: &str, cfg: &ConfigFacts) -> Classification {
+        classify_with(
+            &Facts {
+                access: &record(line),
+                invocation: None,
+                authorizer_log_covers: false,
+                exec: None,
+            },
+            cfg,
+        )
+    }
+
+    fn lambda(ttl: i64) -> ConfigFacts {
+        ConfigFacts {
+            method_auth_type: Some(AuthType::Custom),
+            authorizer_name: Some("payments-request-authorizer".into()),
+            authorizer_type: Some(AuthorizerType::Request),
+            authorizer_ttl_s: Some(ttl),
+            api_key_required: Some(false),
+            gateway_responses_default: Some(true),
+            files: vec!["export.json".into()],
+            ..Default::default()
+        }
+    }
+
+    /// The console CLF line of the sample's explicit Deny (403, 82 bytes).
+    const CLF_DENY: &str = r#"203.0.113.98 - - [14/Oct/2025:14:08:02 +0000] "GET /payments/{paymentId} HTTP/1.1" 403 82 3e63d9a0-0376-4989-ad1b-e7156c9bf3e7 NetXaK4ovFkPMBQ="#;
+
+    #[test]
+    fn a_lambda_method_drops_iam_and_api_key_candidates() {
+        let none = run(CLF_DENY, &ConfigFacts::default());
+        assert!(none.candidates.contains(&Class::IamUnsigned), "{none:?}");
+        assert!(!none.advice.iter().any(|a| a.contains("routeKey")));
+        assert!(none.candidates.contains(&Class::ApiKeyInvalid));
+        let c = run(CLF_DENY, &lambda(300));
+        assert!(c.candidates.len() < none.candidates.len(), "{c:?}");
+        for x in &c.candidates {
+            assert!(
+                !matches!(
+                    x.phase(),
+                    Phase::Authentication | Phase::Authorization | Phase::ApiKey
+                ),
+                "{x:?} survived a Lambda method without an API key"
+            );
+        }
+        assert!(c.candidates.contains(&Class::AuthorizerExplicitDeny));
+        assert!(c.candidates.contains(&Class::AuthorizerCachedDeny));
+        let ev = |k: &str| {
+            c.evidence
+                .iter()
+                .find(|(x, _)| x == k)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(
+            ev("method_auth_type").as_deref(),
+            Some("CUSTOM (authorizer payments-request-authorizer, REQUEST)")
+        );
+        assert_eq!(ev("api_key_required").as_deref(), Some("false"));
+        assert_eq!(ev("api_config").as_deref(), Some("export.json"));
+        // Without the configuration the advice points at it.
+        assert!(
+            none.advice.iter().any(|a| a.contains("--api-config")),
+            "{:?}",
+            none.advice
+        );
+    }
+
+    #[test]
+    fn no_caching_means_the_deny_was_not_cached() {
+        let c = run(CLF_DENY, &lambda(300));
+        assert_eq!(c.class, None, "{c:?}");
+        let c = run(CLF_DENY, &lambda(0));
+        assert!(
+            !c.candidates.contains(&Class::AuthorizerCachedDeny),
+            "{c:?}"
+        );
+        assert!(c.candidates.contains(&Class::AuthorizerExplicitDeny));
+        assert!(c
+            .evidence
+            .iter()
+            .any(|(k, v)| k == "authorizer_ttl_s" && v.starts_with("0 ")));
+    }
+
+    #[test]
+    fn customised_gateway_responses_stop_the_body_length_heuristic() {
+        // The troubleshooting format's cached Deny: picked from its 82-byte body.
+        let line = r#"{"requestId":"5ca127f3-08c9-49e3-80f5-0029a0786f04","ip":"203.0.113.98","caller":"-","user":"-","requestTime":"14/Oct/2025:14:08:31 +0000","httpMethod":"GET","resourcePath":"/payments/{paymentId}","status":"403","protocol":"HTTP/1.1","responseLength":"82","authenticate-status":"-","authorize-status":"200"}"#;
+        let plain = run(line, &ConfigFacts::default());
+        assert_eq!(plain.class, Some(Class::AuthorizerCachedDeny));
+        assert!(plain.advice.iter().any(|a| a.contains("valid only while")));
+        let defaults = run(line, &lambda(300));
+        assert_eq!(defaults.class, Some(Class::AuthorizerCachedDeny));
+        assert_eq!(defaults.confidence, Some(Confidence::Low));
+        assert!(
+            defaults
+                .evidence
+                .iter()
+                .any(|(k, v)| k == "gateway_responses" && v.starts_with("default")),
+            "{:?}",
+            defaults.evidence
+        );
+        assert!(!defaults
+            .advice
+            .iter()
+            .any(|a| a.contains("valid only while")));
+        let customised = ConfigFacts {
+            gateway_responses_default: Some(false),
+            gateway_responses_customised: vec!["ACCESS_DENIED".into()],
+            ..lambda(300)
+        };
+        let c = run(line, &customised);
+        assert_eq!(c.class, None, "{c:?}");
+        assert_eq!(c.candidates, defaults.candidates);
+        assert!(c
+            .evidence
+            .iter()
+            .any(|(k, v)| k == "gateway_responses" && v.contains("ACCESS_DENIED")));
+        // A customised response the candidates cannot have produced changes nothing.
+        let other = ConfigFacts {
+            gateway_responses_default: Some(false),
+            gateway_responses_customised: vec!["INTEGRATION_TIMEOUT".into()],
+            ..lambda(300)
+        };
+        assert_eq!(run(line, &other).class, Some(Class::AuthorizerCachedDeny));
+    }
+
+    #[test]
+    fn an_unlabelled_500_of_16_bytes_is_in_scope_only_with_default_bodies() {
+        let line = r#"{"requestId":"x","status":"500","responseLength":"16","resourcePath":"/p"}"#;
+        assert!(run(line, &ConfigFacts::default()).denied);
+        let customised = ConfigFacts {
+            gateway_responses_default: Some(false),
+            gateway_responses_customised: vec!["AUTHORIZER_CONFIGURATION_ERROR".into()],
+            ..Default::default()
+        };
+        assert!(!run(line, &customised).denied);
+    }
+
+    #[test]
+    fn open_and_iam_methods() {
+        let forbidden = r#"{"requestId":"x","status":"403","resourcePath":"/partner/charges","responseLength":"23"}"#;
+        let open_key = ConfigFacts {
+            method_auth_type: Some(AuthType::None),
+            api_key_required: Some(true),
+            ..Default::default()
+        };
+        let c = run(forbidden, &open_key);
+        assert!(c.candidates.contains(&Class::ApiKeyInvalid), "{c:?}");
+        assert!(!c.candidates.iter().any(|x| x.phase() == Phase::Authorizer));
+        let open = ConfigFacts {
+            api_key_required: Some(false),
+            ..open_key
+        };
+        let c = run(forbidden, &open);
+        assert!(!c.candidates.contains(&Class::ApiKeyInvalid), "{c:?}");
+        // A WAF block is the one 23-byte default left.
+        assert_eq!(c.class, Some(Class::WafBlock));
+        let iam = ConfigFacts {
+            method_auth_type: Some(AuthType::AwsIam),
+            ..Default::default()
+        };
+        let c = run(forbidden, &iam);
+        assert!(c.candidates.contains(&Class::IamUnsigned), "{c:?}");
+        assert!(!c.candidates.iter().any(|x| x.phase() == Phase::Authorizer));
+    }
+
+    #[test]
+    fn cognito_methods_name_the_cognito_class() {
+        let line = r#"{"requestId":"x","status":"401","resourcePath":"/me","error-message":"Unauthorized"}"#;
+        assert!(!run(line, &ConfigFacts::default())
+            .candidates
+            .contains(&Class::CognitoUnauthorized));
+        let c = run(
+            line,
+            &ConfigFacts {
+                method_auth_type: Some(AuthType::CognitoUserPools),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            c.candidates,
+            vec![Class::AuthorizerIdentityMissing, Class::CognitoUnauthorized]
+        );
+        assert_eq!(c.phase, Some(Phase::Authorizer));
     }
 }

@@ -6,6 +6,7 @@
 //! Because the table is data, `classify.sql` can be rendered from it.
 
 use super::taxonomy::Class;
+use crate::apiconfig::AuthType;
 use crate::model::Decision;
 use crate::records::execution::Fact;
 use crate::records::vars::Var;
@@ -43,6 +44,19 @@ pub enum Cond {
     ExecAny(&'static [Fact]),
     /// The execution log has no line for the request (only checkable when it has some).
     ExecSilent,
+    /// The API's configuration (`--api-config`) gives the method one of these auth types.
+    AuthIn(&'static [AuthType]),
+    /// The API's configuration says the method requires an API key.
+    ApiKeyRequired,
+    /// The API's configuration gives the method's authorizer a cache TTL above 0 s.
+    AuthorizerCaches,
+    /// The record is (true) or is not (false) from an HTTP API, which logs a `routeKey`; a
+    /// record whose format has no `routeKey` is not. Never unknown.
+    HttpApi(bool),
+    /// At least one of the conditions holds (contradicted only when every one is).
+    Any(&'static [Cond]),
+    /// Every one of the conditions holds (contradicted when one is).
+    All(&'static [Cond]),
 }
 
 /// What the default gateway response body's length is for a class (FORMATS.md §2), valid only
@@ -79,6 +93,20 @@ use Fact as F;
 use Var::*;
 
 const ACCESS_DENIED: &[&str] = &["ACCESS_DENIED"];
+/// Methods whose Lambda authorizer (TOKEN / REQUEST) decides.
+const LAMBDA: Cond = AuthIn(&[AuthType::Custom]);
+/// Methods that authenticate with IAM (SigV4).
+const IAM: Cond = AuthIn(&[AuthType::AwsIam]);
+/// Features HTTP APIs (records with a `routeKey`) do not have: WAF, resource policies, API
+/// keys and usage plans, gateway responses such as `MISSING_AUTHENTICATION_TOKEN`, Cognito
+/// authorizers.
+const REST_ONLY: Cond = HttpApi(false);
+/// The explicit Deny's message: REST's, or an HTTP API's `Forbidden` (a Lambda authorizer's
+/// simple response `{"isAuthorized": false}`, or an IAM-policy Deny).
+const EXPLICIT_DENY_MESSAGE: Cond = Any(&[
+    MsgHas("not authorized to access this resource with an explicit deny"),
+    All(&[HttpApi(true), MsgHas("Forbidden")]),
+]);
 /// Phases after the authorizer run only when it allowed the request.
 const ALLOWED: &[Decision] = &[Decision::Allow];
 
@@ -89,6 +117,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["WAF_FILTERED"],
         statuses: &[403, 429],
         conds: &[
+            REST_ONLY,
             ExecSilent,
             Invoked(false),
             NotEq(WafResponseCode, "WAF_ALLOW"),
@@ -109,6 +138,7 @@ pub const RULES: &[Rule] = &[
         response_types: ACCESS_DENIED,
         statuses: &[403],
         conds: &[
+            REST_ONLY,
             ExecLacks(F::StartingAuthorizer),
             ExecLacks(F::IntegrationStarted),
             ExecAny(&[
@@ -134,6 +164,7 @@ pub const RULES: &[Rule] = &[
         response_types: ACCESS_DENIED,
         statuses: &[403],
         conds: &[
+            REST_ONLY,
             ExecLacks(F::StartingAuthorizer),
             ExecLacks(F::IntegrationStarted),
             ExecLacks(F::ExplicitDenyMessage),
@@ -158,6 +189,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["MISSING_AUTHENTICATION_TOKEN"],
         statuses: &[403],
         conds: &[
+            REST_ONLY,
             ExecHas(F::MissingAuthenticationToken),
             Invoked(false),
             Dash(ResourcePath),
@@ -175,6 +207,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["MISSING_AUTHENTICATION_TOKEN"],
         statuses: &[403],
         conds: &[
+            IAM,
             ExecHas(F::MissingAuthenticationToken),
             Invoked(false),
             Set(ResourcePath),
@@ -191,6 +224,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["INVALID_SIGNATURE"],
         statuses: &[403],
         conds: &[
+            IAM,
             ExecHas(F::SignatureMismatch),
             Invoked(false),
             MsgHas("ignature"),
@@ -209,6 +243,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["EXPIRED_TOKEN"],
         statuses: &[403],
         conds: &[
+            IAM,
             ExecHas(F::TokenExpired),
             Invoked(false),
             MsgHas("expired"),
@@ -227,6 +262,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["ACCESS_DENIED", "UNRECOGNIZED_CLIENT", "INVALID_SIGNATURE"],
         statuses: &[403],
         conds: &[
+            IAM,
             ExecHas(F::TokenInvalid),
             Invoked(false),
             MsgHas("security token included in the request is invalid"),
@@ -245,11 +281,12 @@ pub const RULES: &[Rule] = &[
         response_types: ACCESS_DENIED,
         statuses: &[403],
         conds: &[
+            LAMBDA,
             ExecHas(F::AuthorizerInvoked),
             ExecHas(F::ClientNotAuthorized),
             ExecLacks(F::AuthorizerAllow),
             Set(ResourcePath),
-            MsgHas("not authorized to access this resource with an explicit deny"),
+            EXPLICIT_DENY_MESSAGE,
             Eq(AuthorizerStatus, "200"),
             Invoked(true),
             DecisionIn(&[Decision::Deny]),
@@ -263,11 +300,13 @@ pub const RULES: &[Rule] = &[
         response_types: ACCESS_DENIED,
         statuses: &[403],
         conds: &[
+            LAMBDA,
+            AuthorizerCaches,
             ExecHas(F::StartingAuthorizer),
             ExecLacks(F::AuthorizerInvoked),
             ExecHas(F::ClientNotAuthorized),
             Set(ResourcePath),
-            MsgHas("not authorized to access this resource with an explicit deny"),
+            EXPLICIT_DENY_MESSAGE,
             Eq(AuthorizerStatus, "200"),
             Invoked(false),
             Dash(IntegrationStatus),
@@ -280,6 +319,7 @@ pub const RULES: &[Rule] = &[
         response_types: ACCESS_DENIED,
         statuses: &[403],
         conds: &[
+            LAMBDA,
             ExecHas(F::StartingAuthorizer),
             ExecHas(F::ClientNotAuthorized),
             ExecLacks(F::AuthorizerDeny),
@@ -298,6 +338,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["UNAUTHORIZED"],
         statuses: &[401],
         conds: &[
+            AuthIn(&[AuthType::Custom, AuthType::CognitoUserPools]),
             ExecHas(F::UnauthorizedRequest),
             ExecLacks(F::AuthorizerInvoked),
             Set(ResourcePath),
@@ -313,6 +354,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["UNAUTHORIZED"],
         statuses: &[401],
         conds: &[
+            LAMBDA,
             ExecHas(F::UnauthorizedRequest),
             ExecHas(F::AuthorizerInvoked),
             Set(ResourcePath),
@@ -329,6 +371,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE"],
         statuses: &[500],
         conds: &[
+            AuthIn(&[AuthType::Custom, AuthType::CognitoUserPools]),
             ExecHas(F::ConfigurationError),
             Set(ResourcePath),
             Eq(AuthorizerStatus, "500"),
@@ -343,6 +386,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE"],
         statuses: &[500],
         conds: &[
+            LAMBDA,
             Set(ResourcePath),
             EqOrDash(AuthorizerStatus, "500"),
             Dash(IntegrationStatus),
@@ -354,24 +398,41 @@ pub const RULES: &[Rule] = &[
         class: Class::CognitoUnauthorized,
         response_types: &["UNAUTHORIZED"],
         statuses: &[401],
-        conds: &[Invoked(false)],
-        requires: &[MsgHas("Cognito")],
+        conds: &[
+            REST_ONLY,
+            AuthIn(&[AuthType::CognitoUserPools]),
+            Invoked(false),
+        ],
+        requires: &[Any(&[
+            MsgHas("Cognito"),
+            AuthIn(&[AuthType::CognitoUserPools]),
+        ])],
         body: Body::Exact(&[26]),
     },
     Rule {
         class: Class::JwtUnauthorized,
         response_types: &["UNAUTHORIZED"],
         statuses: &[401],
-        conds: &[],
-        requires: &[Set(RouteKey), Has(AuthorizerError, "jwt")],
+        conds: &[AuthIn(&[AuthType::Jwt]), Invoked(false)],
+        requires: &[
+            Set(RouteKey),
+            Any(&[
+                Has(AuthorizerError, "jwt"),
+                Has(AuthorizerError, "token"),
+                AuthIn(&[AuthType::Jwt]),
+            ]),
+        ],
         body: Body::Any,
     },
     Rule {
         class: Class::JwtInsufficientScope,
         response_types: &["ACCESS_DENIED", "UNAUTHORIZED"],
         statuses: &[403],
-        conds: &[],
-        requires: &[Set(RouteKey), Has(AuthorizerError, "scope")],
+        conds: &[AuthIn(&[AuthType::Jwt]), Invoked(false)],
+        requires: &[
+            Set(RouteKey),
+            Any(&[Has(AuthorizerError, "scope"), AuthIn(&[AuthType::Jwt])]),
+        ],
         body: Body::Any,
     },
     Rule {
@@ -379,6 +440,7 @@ pub const RULES: &[Rule] = &[
         response_types: ACCESS_DENIED,
         statuses: &[403],
         conds: &[
+            IAM,
             ExecHas(F::UserNotAuthorized),
             ExecLacks(F::ResourcePolicyMessage),
             Invoked(false),
@@ -400,6 +462,8 @@ pub const RULES: &[Rule] = &[
         response_types: &["INVALID_API_KEY"],
         statuses: &[403],
         conds: &[
+            REST_ONLY,
+            ApiKeyRequired,
             ExecHas(F::ApiKeyRejected),
             Set(ResourcePath),
             Dash(IntegrationStatus),
@@ -427,6 +491,8 @@ pub const RULES: &[Rule] = &[
         response_types: &["QUOTA_EXCEEDED"],
         statuses: &[429],
         conds: &[
+            REST_ONLY,
+            ApiKeyRequired,
             ExecHas(F::QuotaExceeded),
             Set(ResourcePath),
             Dash(IntegrationStatus),

@@ -1692,7 +1692,7 @@ mod tests {
 
         let m = manifest(&out);
         assert_eq!(m["inputs"], json!([]));
-        assert_eq!(m["schema_version"], "1");
+        assert_eq!(m["schema_version"], SCHEMA_VERSION);
         assert_eq!(m["run_id"], "r1");
         let parts = m["dataset"]["partitions"].as_array().unwrap();
         assert_eq!(parts.len(), 3);

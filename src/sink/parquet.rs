@@ -26,7 +26,7 @@ use crate::sink::dataset::SinkError;
 
 /// Version of the Parquet column contract (names, types, nullability) of both tables. Written
 /// into every file's key/value metadata under [`SCHEMA_VERSION_KEY`].
-pub const SCHEMA_VERSION: &str = "1";
+pub const SCHEMA_VERSION: &str = "2";
 
 /// Key of [`SCHEMA_VERSION`] in the Parquet file's key/value metadata.
 pub const SCHEMA_VERSION_KEY: &str = "gatelog.schema_version";
@@ -215,6 +215,7 @@ enum Get<R> {
     F64(fn(&R) -> Option<f64>),
     Bool(fn(&R) -> Option<bool>),
     List(fn(&R) -> &[String]),
+    OptList(fn(&R) -> Option<&[String]>),
     Map(fn(&R) -> &[(String, String)]),
 }
 
@@ -359,6 +360,21 @@ static REQUEST_COLS: &[Col<RequestRow>] = &[
     col("exec_facts", false, Get::List(|r| &r.exec_facts)),
     i32n("exec_method_status", |r| r.exec_method_status),
     i32n("exec_lines", |r| r.exec_lines),
+    sd("method_auth_type", |r| r.method_auth_type.as_deref()),
+    sd("authorizer_name", |r| r.authorizer_name.as_deref()),
+    sd("authorizer_type", |r| r.authorizer_type.as_deref()),
+    i32n("authorizer_ttl_s", |r| r.authorizer_ttl_s),
+    col("api_key_required", true, Get::Bool(|r| r.api_key_required)),
+    col(
+        "gateway_responses_default",
+        true,
+        Get::Bool(|r| r.gateway_responses_default),
+    ),
+    col(
+        "gateway_responses_customised",
+        true,
+        Get::OptList(|r| r.gateway_responses_customised.as_deref()),
+    ),
     col("sources", false, Get::List(|r| &r.sources)),
     col("extra", false, Get::Map(|r| &r.extra)),
     Col {
@@ -449,7 +465,7 @@ fn data_type<R>(get: &Get<R>) -> DataType {
         Get::Ts(_) => DataType::Timestamp(TimeUnit::Millisecond, Some(UTC.into())),
         Get::F64(_) => DataType::Float64,
         Get::Bool(_) => DataType::Boolean,
-        Get::List(_) => DataType::List(list_item_field()),
+        Get::List(_) | Get::OptList(_) => DataType::List(list_item_field()),
         Get::Map(_) => map_type(),
     }
 }
@@ -516,6 +532,11 @@ impl Size {
                 self.items += l.len();
                 self.bytes += l.iter().map(String::len).sum::<usize>();
             }
+            Get::OptList(f) => {
+                let l = f(r).unwrap_or_default();
+                self.items += l.len();
+                self.bytes += l.iter().map(String::len).sum::<usize>();
+            }
             Get::Map(f) => {
                 let m = f(r);
                 self.items += m.len();
@@ -536,6 +557,7 @@ enum ColBuilder<R> {
     F64(fn(&R) -> Option<f64>, Float64Builder),
     Bool(fn(&R) -> Option<bool>, BooleanBuilder),
     List(fn(&R) -> &[String], ListBuilder<StringBuilder>),
+    OptList(fn(&R) -> Option<&[String]>, ListBuilder<StringBuilder>),
     Map(
         fn(&R) -> &[(String, String)],
         MapBuilder<StringBuilder, StringBuilder>,
@@ -558,6 +580,11 @@ impl<R> ColBuilder<R> {
                 let values = StringBuilder::with_capacity(size.items, size.bytes);
                 let b = ListBuilder::with_capacity(values, n).with_field(list_item_field());
                 ColBuilder::List(f, b)
+            }
+            Get::OptList(f) => {
+                let values = StringBuilder::with_capacity(size.items, size.bytes);
+                let b = ListBuilder::with_capacity(values, n).with_field(list_item_field());
+                ColBuilder::OptList(f, b)
             }
             Get::Map(f) => {
                 let names = MapFieldNames {
@@ -592,6 +619,15 @@ impl<R> ColBuilder<R> {
                 }
                 b.append(true);
             }
+            ColBuilder::OptList(f, b) => match f(r) {
+                Some(items) => {
+                    for item in items {
+                        b.values().append_value(item);
+                    }
+                    b.append(true);
+                }
+                None => b.append(false),
+            },
             ColBuilder::Map(f, b) => {
                 let pairs = f(r);
                 for (i, (k, v)) in pairs.iter().enumerate() {
@@ -617,7 +653,7 @@ impl<R> ColBuilder<R> {
             ColBuilder::Ts(_, mut b) => Arc::new(b.finish()),
             ColBuilder::F64(_, mut b) => Arc::new(b.finish()),
             ColBuilder::Bool(_, mut b) => Arc::new(b.finish()),
-            ColBuilder::List(_, mut b) => Arc::new(b.finish()),
+            ColBuilder::List(_, mut b) | ColBuilder::OptList(_, mut b) => Arc::new(b.finish()),
             ColBuilder::Map(_, mut b) => Arc::new(b.finish()),
         }
     }
@@ -712,6 +748,13 @@ pub(crate) mod tests {
             exec_facts: vec!["client_not_authorized".into()],
             exec_method_status: Some(403),
             exec_lines: Some(7),
+            method_auth_type: s("method_auth_type"),
+            authorizer_name: s("authorizer_name"),
+            authorizer_type: s("authorizer_type"),
+            authorizer_ttl_s: Some(300),
+            api_key_required: Some(true),
+            gateway_responses_default: Some(false),
+            gateway_responses_customised: Some(vec!["ACCESS_DENIED".into()]),
             sources: vec!["access".into(), "authorizer".into()],
             extra: vec![("foo".into(), "bar".into())],
             source_file: "source_file".into(),
@@ -894,6 +937,13 @@ pub(crate) mod tests {
         "exec_facts",
         "exec_method_status",
         "exec_lines",
+        "method_auth_type",
+        "authorizer_name",
+        "authorizer_type",
+        "authorizer_ttl_s",
+        "api_key_required",
+        "gateway_responses_default",
+        "gateway_responses_customised",
         "sources",
         "extra",
         "source_file",
@@ -1228,6 +1278,13 @@ pub(crate) mod tests {
             ("exec_facts", L(vec!["client_not_authorized".into()])),
             ("exec_method_status", I(403)),
             ("exec_lines", I(7)),
+            ("authorizer_ttl_s", I(300)),
+            ("api_key_required", B(true)),
+            ("gateway_responses_default", B(false)),
+            (
+                "gateway_responses_customised",
+                L(vec!["ACCESS_DENIED".into()]),
+            ),
             ("sources", L(vec!["access".into(), "authorizer".into()])),
             ("extra", M(vec![("foo".into(), "bar".into())])),
             ("source_line", I(42)),
@@ -1426,6 +1483,9 @@ pub(crate) mod tests {
             "authorizer_decision",
             "authorizer_match_method",
             "access_format",
+            "method_auth_type",
+            "authorizer_name",
+            "authorizer_type",
             "source_file",
         ];
         let invocations: &[&str] = &[

@@ -26,7 +26,7 @@ use std::fmt::Write as _;
 use arrow_schema::DataType;
 
 use crate::classify::rules::{Body, Cond, Rule, RULES};
-use crate::classify::{Class, Phase};
+use crate::classify::{Class, Phase, AUTHORIZER_500_BODY, AUTHORIZER_500_TYPES};
 use crate::model::{Decision, MatchMethod};
 use crate::records::execution::Fact;
 use crate::records::vars::Var;
@@ -289,8 +289,6 @@ const _: fn(MatchMethod) = |m| match m {
 /// Statuses that are in scope on their own, and the authorizer's 500 (`classify::in_scope`).
 const SCOPE_STATUSES: [i64; 3] = [401, 403, 429];
 const AUTHORIZER_500: i64 = 500;
-/// The default `AUTHORIZER_*` body length that puts an unlabelled 500 in scope.
-const AUTHORIZER_500_BODY: i64 = 16;
 
 /// `s` with every line indented by four spaces (a nested subquery).
 fn indent(s: &str) -> String {
@@ -412,8 +410,30 @@ fn var_test(c: &Cond) -> Option<(Var, String, String)> {
         | Cond::ExecHas(_)
         | Cond::ExecLacks(_)
         | Cond::ExecAny(_)
-        | Cond::ExecSilent => return None,
+        | Cond::ExecSilent
+        | Cond::AuthIn(_)
+        | Cond::ApiKeyRequired
+        | Cond::AuthorizerCaches
+        | Cond::HttpApi(_)
+        | Cond::Any(_)
+        | Cond::All(_) => return None,
     })
+}
+
+/// Every variable a condition reads, nested ones included.
+fn cond_vars(c: &Cond, out: &mut Vec<Var>) {
+    match *c {
+        Cond::Any(cs) | Cond::All(cs) => {
+            for c in cs {
+                cond_vars(c, out);
+            }
+        }
+        _ => {
+            if let Some((v, _, _)) = var_test(c) {
+                out.push(v);
+            }
+        }
+    }
 }
 
 fn has_fact(f: Fact) -> String {
@@ -463,6 +483,44 @@ fn cond_sql(c: &Cond) -> (String, String) {
             )
         }
         Cond::ExecSilent => ("gl_exec".into(), "false".into()),
+        Cond::AuthIn(ts) => {
+            let set = lits(ts.iter().map(|t| t.as_str()));
+            (
+                format!("(method_auth_type IS NOT NULL AND NOT method_auth_type IN {set})"),
+                format!("COALESCE(method_auth_type IN {set}, false)"),
+            )
+        }
+        Cond::ApiKeyRequired => (
+            "COALESCE(NOT api_key_required, false)".into(),
+            "COALESCE(api_key_required, false)".into(),
+        ),
+        Cond::AuthorizerCaches => (
+            "COALESCE(authorizer_ttl_s <= 0, false)".into(),
+            "COALESCE(authorizer_ttl_s > 0, false)".into(),
+        ),
+        Cond::HttpApi(want) => {
+            let set = format!("{} IS NOT NULL", col(Var::RouteKey));
+            let unset = format!("{} IS NULL", col(Var::RouteKey));
+            if want {
+                (unset, set)
+            } else {
+                (set, unset)
+            }
+        }
+        Cond::Any(cs) => {
+            let (no, yes): (Vec<String>, Vec<String>) = cs.iter().map(cond_sql).unzip();
+            (
+                format!("({})", no.join(" AND ")),
+                format!("({})", yes.join(" OR ")),
+            )
+        }
+        Cond::All(cs) => {
+            let (no, yes): (Vec<String>, Vec<String>) = cs.iter().map(cond_sql).unzip();
+            (
+                format!("({})", no.join(" OR ")),
+                format!("({})", yes.join(" AND ")),
+            )
+        }
         _ => unreachable!("variable conditions are handled above"),
     }
 }
@@ -509,6 +567,15 @@ fn alive_sql(r: &Rule, out: &mut String) {
         let _ = writeln!(out, "      AND {}", cond_sql(c).1);
     }
     let _ = write!(out, "    ) AS {}", alive_col(r.class));
+}
+
+/// SQL (never null) that is true when the configuration says one of `types` is customised.
+fn customised_any(types: &[&str]) -> String {
+    let any: Vec<String> = types
+        .iter()
+        .map(|t| format!("contains(gateway_responses_customised, {})", lit(t)))
+        .collect();
+    format!("COALESCE({}, false)", any.join(" OR "))
 }
 
 fn comment(c: &Cond) -> String {
@@ -561,6 +628,11 @@ fn input_columns() -> Vec<String> {
         "authorizer_match_method",
         "authorizer_decision",
         "authorizer_log_covers",
+        "route_key",
+        "method_auth_type",
+        "authorizer_ttl_s",
+        "api_key_required",
+        "gateway_responses_customised",
     ];
     for v in classifier_vars() {
         wanted.push(col(v));
@@ -589,9 +661,7 @@ fn classifier_vars() -> Vec<Var> {
     ];
     for r in RULES {
         for c in r.conds.iter().chain(r.requires) {
-            if let Some((v, _, _)) = var_test(c) {
-                vars.push(v);
-            }
+            cond_vars(c, &mut vars);
         }
     }
     let mut out = Vec::new();
@@ -693,7 +763,7 @@ pub fn classify_sql() -> String {
          WHEN gl_status IN {scope} THEN true\n      \
          WHEN gl_status = {a500} THEN (COALESCE({astatus} = {a500}, false)\n        \
          OR (gl_exact AND COALESCE(authorizer_decision IN {errs}, false))\n        \
-         OR (NOT gl_rt_known AND COALESCE({len} = {body}, false)))\n      \
+         OR (NOT gl_rt_known AND COALESCE({len} = {body}, false) AND NOT {body_custom}))\n      \
          ELSE {waf}\n    END AS gl_in_scope\n  FROM (\n{l1}\n  ) AS l1",
         l1 = indent(&l1),
         rts = lits(rts.iter().copied()),
@@ -704,6 +774,7 @@ pub fn classify_sql() -> String {
         errs = decisions(&[Decision::Error, Decision::Timeout]),
         len = col(Var::ResponseLength),
         body = AUTHORIZER_500_BODY,
+        body_custom = customised_any(&AUTHORIZER_500_TYPES),
         waf = equals(Var::WafResponseCode, "WAF_BLOCK"),
     );
 
@@ -735,8 +806,19 @@ pub fn classify_sql() -> String {
             phases.push(c.phase());
         }
     }
+    // The body-length heuristic needs the default gateway responses: the logged response type,
+    // else every response type of every candidate, must not be customised.
+    let cand_custom: Vec<String> = RULES
+        .iter()
+        .filter(|r| !r.response_types.is_empty())
+        .map(|r| format!("({} AND {})", alive(r), customised_any(r.response_types)))
+        .collect();
+    let body_ok = format!(
+        "CASE WHEN gl_rt_known THEN NOT COALESCE(contains(gateway_responses_customised, error_response_type), false)\n      ELSE NOT ({}) END",
+        cand_custom.join("\n        OR ")
+    );
     let mut l4 = format!(
-        "SELECT *,\n    {n} AS gl_n,\n    {n_exact} AS gl_n_exact,\n    {n_fit} AS gl_n_fit"
+        "SELECT *,\n    {n} AS gl_n,\n    {n_exact} AS gl_n_exact,\n    {n_fit} AS gl_n_fit,\n    {body_ok} AS gl_body_ok"
     );
     for p in &phases {
         let terms = RULES
@@ -789,8 +871,8 @@ pub fn classify_sql() -> String {
     let class = format!(
         "CASE\n      \
          WHEN gl_n = 1 THEN {only}\n      \
-         WHEN gl_n > 1 AND {len} IS NOT NULL AND gl_n_exact = 1 THEN {by_exact}\n      \
-         WHEN gl_n > 1 AND {len} IS NOT NULL AND gl_n_exact = 0 AND gl_n_fit = 1 THEN {by_fit}\n      \
+         WHEN gl_n > 1 AND {len} IS NOT NULL AND gl_body_ok AND gl_n_exact = 1 THEN {by_exact}\n      \
+         WHEN gl_n > 1 AND {len} IS NOT NULL AND gl_body_ok AND gl_n_exact = 0 AND gl_n_fit = 1 THEN {by_fit}\n      \
          WHEN gl_n > 1 AND ({caller} IS NOT NULL OR {user} IS NOT NULL) AND {iam_alive} THEN {iam}\n    \
          END",
         len = col(Var::ResponseLength),

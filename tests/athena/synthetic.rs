@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use gatelog::apiconfig::AuthType;
 use gatelog::classify::rules::{Body, Cond, Rule, RULES};
 use gatelog::model::Decision;
 use gatelog::records::execution::Fact;
@@ -156,7 +157,12 @@ fn random_value(r: &mut Rng, v: Var) -> String {
         Var::WafStatus | Var::AuthenticateStatus | Var::AuthorizeStatus => {
             r.pick(&["200", "403", "-"])
         }
-        Var::AuthorizerError => r.pick(&["JWT token is expired", "Insufficient scope", "-"]),
+        Var::AuthorizerError => r.pick(&[
+            "JWT token is expired",
+            "Insufficient scope",
+            "the token does not have a valid audience",
+            "-",
+        ]),
         Var::AuthorizerStatus => r.pick(&["200", "401", "403", "500", "-"]),
         Var::AuthorizerIntegrationStatus => r.pick(&["200", "500", "-"]),
         Var::IntegrationStatus => r.pick(&["401", "403", "429", "200", "-"]),
@@ -239,6 +245,136 @@ const DECISIONS: &[Decision] = &[
     Decision::Timeout,
 ];
 
+/// The configured methods (all `GET`) of the synthetic APIs: path, auth type, API key
+/// required, authorizer TTL.
+const METHODS: &[(&str, AuthType, bool, Option<i64>)] = &[
+    ("/c/none", AuthType::None, false, None),
+    ("/c/key", AuthType::None, true, None),
+    ("/c/iam", AuthType::AwsIam, false, None),
+    ("/c/lambda", AuthType::Custom, true, Some(300)),
+    ("/c/lambda0", AuthType::Custom, false, Some(0)),
+    ("/c/cognito", AuthType::CognitoUserPools, false, None),
+    ("/c/jwt", AuthType::Jwt, false, None),
+];
+
+/// The synthetic APIs: the first customised some gateway responses, the second none.
+const APIS: [&str; 2] = ["synapi0001", "synapi0002"];
+
+/// Whether a configured method satisfies a condition (`None`: the condition is not about the
+/// configuration).
+fn method_fits(m: &(&str, AuthType, bool, Option<i64>), c: &Cond) -> Option<bool> {
+    match *c {
+        Cond::AuthIn(ts) => Some(ts.contains(&m.1)),
+        Cond::ApiKeyRequired => Some(m.2),
+        Cond::AuthorizerCaches => Some(m.3.is_some_and(|t| t > 0)),
+        _ => None,
+    }
+}
+
+/// A configured method for a request aimed at `rule`: mostly one its conditions allow.
+fn config_path(r: &mut Rng, rule: Option<&Rule>) -> &'static str {
+    let fitting: Vec<&str> = METHODS
+        .iter()
+        .filter(|m| {
+            rule.is_none_or(|rule| {
+                rule.conds
+                    .iter()
+                    .chain(rule.requires)
+                    .all(|c| method_fits(m, c) != Some(false))
+            })
+        })
+        .map(|m| m.0)
+        .collect();
+    if !fitting.is_empty() && r.chance(85) {
+        r.pick(&fitting)
+    } else {
+        r.pick(METHODS).0
+    }
+}
+
+/// `--api-config` files for the synthetic APIs: an OpenAPI export each (the first with
+/// customised `ACCESS_DENIED`, `UNAUTHORIZED` and `DEFAULT_5XX` responses).
+pub fn write_config(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for (i, api) in APIS.iter().enumerate() {
+        let mut schemes = serde_json::Map::new();
+        schemes.insert(
+            "api_key".into(),
+            serde_json::json!({"type": "apiKey", "name": "x-api-key", "in": "header"}),
+        );
+        schemes.insert(
+            "sigv4".into(),
+            serde_json::json!({"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "awsSigv4"}),
+        );
+        let mut paths = serde_json::Map::new();
+        for (n, (path, auth, key, ttl)) in METHODS.iter().enumerate() {
+            let mut security = serde_json::Map::new();
+            let name = format!("auth{n}");
+            match auth {
+                AuthType::None => {}
+                AuthType::AwsIam => {
+                    security.insert("sigv4".into(), serde_json::json!([]));
+                }
+                AuthType::Custom => {
+                    schemes.insert(name.clone(), serde_json::json!({
+                        "type": "apiKey", "name": "Authorization", "in": "header",
+                        "x-amazon-apigateway-authtype": "custom",
+                        "x-amazon-apigateway-authorizer": {
+                            "type": "token",
+                            "authorizerUri": format!("arn:aws:apigateway:us-east-2:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-2:1:function:syn-authorizer-{n}/invocations"),
+                            "authorizerResultTtlInSeconds": ttl,
+                        }
+                    }));
+                    security.insert(name.clone(), serde_json::json!([]));
+                }
+                AuthType::CognitoUserPools => {
+                    schemes.insert(name.clone(), serde_json::json!({
+                        "type": "apiKey", "name": "Authorization", "in": "header",
+                        "x-amazon-apigateway-authtype": "cognito_user_pools",
+                        "x-amazon-apigateway-authorizer": {"type": "cognito_user_pools", "providerARNs": ["arn:aws:cognito-idp:us-east-2:1:userpool/us-east-2_abc"]}
+                    }));
+                    security.insert(name.clone(), serde_json::json!([]));
+                }
+                AuthType::Jwt => {
+                    schemes.insert(name.clone(), serde_json::json!({
+                        "type": "oauth2", "flows": {},
+                        "x-amazon-apigateway-authorizer": {"type": "jwt", "identitySource": "$request.header.Authorization", "jwtConfiguration": {"audience": ["syn"], "issuer": "https://issuer.example.com"}}
+                    }));
+                    security.insert(name.clone(), serde_json::json!(["read"]));
+                }
+            }
+            if *key {
+                security.insert("api_key".into(), serde_json::json!([]));
+            }
+            let op = if security.is_empty() {
+                serde_json::json!({"responses": {}})
+            } else {
+                serde_json::json!({"responses": {}, "security": [security]})
+            };
+            paths.insert(path.to_string(), serde_json::json!({ "get": op }));
+        }
+        let mut doc = serde_json::json!({
+            "openapi": "3.0.1",
+            "info": {"title": api, "version": "1"},
+            "servers": [{"url": format!("https://{api}.execute-api.us-east-2.amazonaws.com/{{basePath}}"), "variables": {"basePath": {"default": "live"}}}],
+            "paths": paths,
+            "components": {"securitySchemes": schemes},
+            "x-amazon-apigateway-api-key-source": "HEADER",
+        });
+        if i == 0 {
+            doc["x-amazon-apigateway-gateway-responses"] = serde_json::json!({
+                "ACCESS_DENIED": {"statusCode": 403, "responseTemplates": {"application/json": "{\"error\":\"denied\"}"}},
+                "UNAUTHORIZED": {"statusCode": 403},
+                "DEFAULT_5XX": {"responseTemplates": {"application/json": "{\"error\":\"server\"}"}},
+            });
+        }
+        let path = dir.join(format!("{api}-oas30.json"));
+        std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+        out.push(path);
+    }
+    out
+}
+
 fn insert(values: &mut BTreeMap<Var, String>, v: Var, x: String) {
     values.insert(v, x);
 }
@@ -251,6 +387,140 @@ struct Plan {
     method_status: Option<String>,
     invoked: Option<bool>,
     decision: Option<Decision>,
+}
+
+/// Makes the plan satisfy (or, with `violate`, contradict) one condition.
+fn apply(r: &mut Rng, p: &mut Plan, c: &Cond, violate: bool, status: &str, lacked: &mut Vec<Fact>) {
+    let status = status.to_string();
+    match *c {
+        Cond::Dash(v) => insert(
+            &mut p.values,
+            v,
+            if violate {
+                random_value(r, v)
+            } else {
+                "-".into()
+            },
+        ),
+        Cond::Set(v) => {
+            let x = if violate {
+                "-".into()
+            } else {
+                other_than(r, v, "-")
+            };
+            insert(&mut p.values, v, x)
+        }
+        Cond::Eq(v, t) => insert(
+            &mut p.values,
+            v,
+            if violate {
+                other_than(r, v, t)
+            } else {
+                t.into()
+            },
+        ),
+        Cond::EqOrDash(v, t) => {
+            let x = if violate {
+                other_than(r, v, t)
+            } else if r.chance(50) {
+                t.into()
+            } else {
+                "-".into()
+            };
+            insert(&mut p.values, v, x)
+        }
+        Cond::NotEq(v, t) => insert(
+            &mut p.values,
+            v,
+            if violate {
+                t.into()
+            } else {
+                other_than(r, v, t)
+            },
+        ),
+        Cond::Has(v, t) => {
+            let x = match (v, t) {
+                (_, _) if violate => random_value(r, v),
+                (Var::AuthorizerError, "jwt") => "JWT token is expired".into(),
+                (Var::AuthorizerError, "token") => "the token has expired".into(),
+                (Var::AuthorizerError, _) => "Insufficient scope".into(),
+                _ => t.into(),
+            };
+            insert(&mut p.values, v, x)
+        }
+        Cond::EqStatus(v) => {
+            let x = if violate {
+                random_value(r, v)
+            } else {
+                status.clone()
+            };
+            insert(&mut p.values, v, x)
+        }
+        Cond::MsgHas(_) | Cond::MsgLacks(_) => {
+            if violate {
+                insert(
+                    &mut p.values,
+                    Var::ErrorMessage,
+                    random_value(r, Var::ErrorMessage),
+                )
+            }
+        }
+        Cond::Invoked(b) => p.invoked = Some(b != violate),
+        Cond::DecisionIn(ds) => {
+            p.decision = Some(if violate {
+                r.pick(DECISIONS)
+            } else {
+                r.pick(ds)
+            })
+        }
+        Cond::ExecHas(f) => {
+            if violate {
+                lacked.push(f)
+            } else {
+                p.facts.push(f)
+            }
+        }
+        Cond::ExecLacks(f) => {
+            if violate {
+                p.facts.push(f)
+            } else {
+                lacked.push(f)
+            }
+        }
+        Cond::ExecAny(fs) => {
+            if !violate {
+                p.facts.push(r.pick(fs))
+            }
+        }
+        Cond::ExecSilent => p.exec = violate,
+        Cond::HttpApi(b) => {
+            let x = if b != violate {
+                "GET /p".to_string()
+            } else {
+                "-".to_string()
+            };
+            insert(&mut p.values, Var::RouteKey, x)
+        }
+        Cond::AuthIn(_) | Cond::ApiKeyRequired | Cond::AuthorizerCaches => {
+            // Decided by the configured method the request is sent to (`config_path`).
+        }
+        Cond::Any(cs) => {
+            if violate {
+                for c in cs {
+                    apply(r, p, c, true, &status, lacked);
+                }
+            } else {
+                let c = r.pick(cs);
+                apply(r, p, &c, false, &status, lacked);
+            }
+        }
+        Cond::All(cs) => {
+            let broken = violate.then(|| r.below(cs.len()));
+            for (i, c) in cs.iter().enumerate() {
+                apply(r, p, c, broken == Some(i), &status, lacked);
+            }
+        }
+    }
 }
 
 fn plan(r: &mut Rng, rule: Option<&Rule>) -> Plan {
@@ -329,107 +599,7 @@ fn plan(r: &mut Rng, rule: Option<&Rule>) -> Plan {
     for c in rule.conds.iter().chain(rule.requires) {
         // Now and then a condition is violated: the row then has fewer or other candidates.
         let violate = r.chance(8);
-        match *c {
-            Cond::Dash(v) => insert(
-                &mut p.values,
-                v,
-                if violate {
-                    random_value(r, v)
-                } else {
-                    "-".into()
-                },
-            ),
-            Cond::Set(v) => {
-                let x = if violate {
-                    "-".into()
-                } else {
-                    other_than(r, v, "-")
-                };
-                insert(&mut p.values, v, x)
-            }
-            Cond::Eq(v, t) => insert(
-                &mut p.values,
-                v,
-                if violate {
-                    other_than(r, v, t)
-                } else {
-                    t.into()
-                },
-            ),
-            Cond::EqOrDash(v, t) => {
-                let x = if violate {
-                    other_than(r, v, t)
-                } else if r.chance(50) {
-                    t.into()
-                } else {
-                    "-".into()
-                };
-                insert(&mut p.values, v, x)
-            }
-            Cond::NotEq(v, t) => insert(
-                &mut p.values,
-                v,
-                if violate {
-                    t.into()
-                } else {
-                    other_than(r, v, t)
-                },
-            ),
-            Cond::Has(v, t) => {
-                let x = match (v, t) {
-                    (_, _) if violate => random_value(r, v),
-                    (Var::AuthorizerError, "jwt") => "JWT token is expired".into(),
-                    (Var::AuthorizerError, _) => "Insufficient scope".into(),
-                    _ => t.into(),
-                };
-                insert(&mut p.values, v, x)
-            }
-            Cond::EqStatus(v) => {
-                let x = if violate {
-                    random_value(r, v)
-                } else {
-                    status.clone()
-                };
-                insert(&mut p.values, v, x)
-            }
-            Cond::MsgHas(_) | Cond::MsgLacks(_) => {
-                if violate {
-                    insert(
-                        &mut p.values,
-                        Var::ErrorMessage,
-                        random_value(r, Var::ErrorMessage),
-                    )
-                }
-            }
-            Cond::Invoked(b) => p.invoked = Some(b != violate),
-            Cond::DecisionIn(ds) => {
-                p.decision = Some(if violate {
-                    r.pick(DECISIONS)
-                } else {
-                    r.pick(ds)
-                })
-            }
-            Cond::ExecHas(f) => {
-                if violate {
-                    lacked.push(f)
-                } else {
-                    p.facts.push(f)
-                }
-            }
-            Cond::ExecLacks(f) => {
-                if violate {
-                    p.facts.push(f)
-                } else {
-                    lacked.push(f)
-                }
-            }
-            Cond::ExecAny(fs) => {
-                if !violate {
-                    p.facts.push(r.pick(fs))
-                }
-            }
-            Cond::ExecSilent => p.exec = violate,
-        }
+        apply(r, &mut p, c, violate, &status, &mut lacked);
     }
     p.facts.retain(|f| !lacked.contains(f));
     if r.chance(10) {
@@ -442,8 +612,9 @@ fn plan(r: &mut Rng, rule: Option<&Rule>) -> Plan {
 }
 
 /// Writes `n` synthetic requests (access, execution and, with `lambda`, authorizer logs) to
-/// `dir`; returns the files.
-pub fn write(dir: &Path, seed: u64, n: usize, lambda: bool) -> Vec<PathBuf> {
+/// `dir`; returns the files. With `config`, half of them go to the methods `write_config`
+/// describes.
+pub fn write(dir: &Path, seed: u64, n: usize, lambda: bool, config: bool) -> Vec<PathBuf> {
     let mut r = Rng(seed);
     let (mut access, mut exec, mut auth) = (String::new(), String::new(), String::new());
     for i in 0..n {
@@ -500,11 +671,27 @@ pub fn write(dir: &Path, seed: u64, n: usize, lambda: bool) -> Vec<PathBuf> {
                 p.facts.push(Fact::AuthorizerInvoked);
             }
         }
+        // Half the requests go to a configured method (`write_config`), of an API the record
+        // names or not.
+        let mut api_field = None;
+        if config && !inferred && r.chance(50) {
+            let path = config_path(&mut r, rule);
+            if p.values[&Var::ResourcePath] != "-" {
+                p.values.insert(Var::ResourcePath, path.to_string());
+            }
+            if p.values[&Var::RouteKey] != "-" {
+                p.values.insert(Var::RouteKey, format!("GET {path}"));
+            }
+            api_field = [Some(APIS[0]), Some(APIS[1]), None][r.below(3)];
+        }
         let mut fields = vec![
             ("requestId".to_string(), serde_json::to_string(&id).unwrap()),
             ("requestTimeEpoch".to_string(), format!("\"{t}\"")),
             ("httpMethod".to_string(), "\"GET\"".to_string()),
         ];
+        if let Some(api) = api_field {
+            fields.push(("apiId".to_string(), serde_json::to_string(api).unwrap()));
+        }
         for (v, key) in &keys {
             let x = &p.values[v];
             let rendered = match (x.parse::<i64>(), r.below(10)) {
