@@ -5,7 +5,57 @@
 //!
 //! Input order is the run's file order, so the result does not depend on thread count.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Hash maps with foldhash (fixed seed): several times faster than SipHash on short keys,
+/// and the join's keys come from logs, not from an adversary choosing collisions.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+
+/// The requests seen so far, by request id, without an owned key per request: a hash of the
+/// id leads to the last request with it, `next` to the one before (ids verified on lookup).
+struct IdIndex {
+    head: HashMap<u64, u32>,
+    next: Vec<u32>,
+}
+
+impl IdIndex {
+    fn with_capacity(n: usize) -> Self {
+        IdIndex {
+            head: HashMap::with_capacity_and_hasher(n, Default::default()),
+            next: Vec::with_capacity(n),
+        }
+    }
+
+    fn hash(id: &str) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(id.as_bytes())
+    }
+
+    /// Indexes of the requests with `id`, most recent first.
+    fn get<'a>(
+        &'a self,
+        id: &'a str,
+        requests: &'a [AccessRecord],
+    ) -> impl Iterator<Item = usize> + 'a {
+        let mut at = self.head.get(&Self::hash(id)).copied().unwrap_or(u32::MAX);
+        std::iter::from_fn(move || {
+            while at != u32::MAX {
+                let i = at as usize;
+                at = self.next[i];
+                if requests[i].request_id() == id {
+                    return Some(i);
+                }
+            }
+            None
+        })
+    }
+
+    /// Adds request number `i` (the next one) with `id`.
+    fn push(&mut self, id: &str) {
+        let i = self.next.len() as u32;
+        let prev = self.head.insert(Self::hash(id), i).unwrap_or(u32::MAX);
+        self.next.push(prev);
+    }
+}
 
 use crate::model::{Invocation, MatchMethod};
 use crate::records::access::AccessRecord;
@@ -112,13 +162,25 @@ pub struct Deduped {
 /// on the order of the input.
 pub fn dedupe(mut access: Vec<AccessRecord>, mut exec_parts: Vec<(String, ExecFacts)>) -> Deduped {
     let mut out = Deduped::default();
-    access.sort_by_key(|r| r.origin);
+    // Run order (origin), sorting indices rather than moving the records about.
+    let mut order: Vec<(crate::model::Origin, u32)> = access
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.origin, i as u32))
+        .collect();
+    order.sort_unstable();
+    let mut slots: Vec<Option<AccessRecord>> = access.drain(..).map(Some).collect();
     exec_parts.sort_by(|a, b| a.1.origin.cmp(&b.1.origin).then_with(|| a.0.cmp(&b.0)));
-    let mut by_id: HashMap<String, Vec<usize>> = HashMap::with_capacity(access.len());
-    let mut requests: Vec<AccessRecord> = Vec::with_capacity(access.len());
-    'records: for rec in access {
-        if let Some(idxs) = by_id.get(rec.request_id()) {
-            for &i in idxs {
+    let mut by_id = IdIndex::with_capacity(slots.len());
+    let mut requests: Vec<AccessRecord> = Vec::with_capacity(slots.len());
+    'records: for rec in order.iter().filter_map(|&(_, i)| slots[i as usize].take()) {
+        let mut seen = false;
+        // Oldest first, as the requests were added.
+        let mut same: Vec<usize> = by_id.get(rec.request_id(), &requests).collect();
+        same.reverse();
+        if !same.is_empty() {
+            seen = true;
+            for i in same {
                 let prev = &requests[i];
                 if !compatible(prev.api_id(), rec.api_id())
                     || !compatible(prev.stage(), rec.stage())
@@ -137,14 +199,14 @@ pub fn dedupe(mut access: Vec<AccessRecord>, mut exec_parts: Vec<(String, ExecFa
                     continue 'records;
                 }
             }
+        }
+        if seen {
             out.conflicting_duplicate_ids += 1;
         }
-        by_id
-            .entry(rec.request_id().to_string())
-            .or_default()
-            .push(requests.len());
+        by_id.push(rec.request_id());
         requests.push(rec);
     }
+    drop(slots);
 
     let mut merged: BTreeMap<(String, Option<(String, String)>), ExecFacts> = BTreeMap::new();
     for (id, f) in exec_parts {
@@ -162,10 +224,10 @@ pub fn dedupe(mut access: Vec<AccessRecord>, mut exec_parts: Vec<(String, ExecFa
             Some((a, s)) => (Some(a.as_str()), Some(s.as_str())),
             None => (None, None),
         };
-        let found = by_id.get(&id).and_then(|idxs| {
-            idxs.iter().copied().find(|&i| {
-                compatible(requests[i].api_id(), api) && compatible(requests[i].stage(), stage)
-            })
+        let mut same: Vec<usize> = by_id.get(&id, &requests).collect();
+        same.reverse();
+        let found = same.into_iter().find(|&i| {
+            compatible(requests[i].api_id(), api) && compatible(requests[i].stage(), stage)
         });
         match found {
             Some(i) => match &mut exec[i] {
@@ -183,7 +245,7 @@ pub fn dedupe(mut access: Vec<AccessRecord>, mut exec_parts: Vec<(String, ExecFa
                 );
                 rec.log_time_ms = f.first_time_ms;
                 rec.group_api = api_stage.map(|(a, s)| (a.into(), s.into()));
-                by_id.entry(id).or_default().push(requests.len());
+                by_id.push(&id);
                 requests.push(rec);
                 exec.push(Some(f));
             }
@@ -287,7 +349,7 @@ impl Linker {
             .enumerate()
             .map(|(i, v)| (v.lambda_request_id.clone(), i))
             .collect();
-        let mut logged: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut logged: HashMap<String, Vec<usize>> = HashMap::default();
         for (i, v) in invocations.iter().enumerate() {
             if let Some(r) = &v.logged_request_id {
                 logged.entry(r.clone()).or_default().push(i);
@@ -299,14 +361,14 @@ impl Linker {
             by_lambda,
             logged,
             taken: vec![None; n],
-            link_of: HashMap::new(),
-            route_fns: HashMap::new(),
+            link_of: HashMap::default(),
+            route_fns: HashMap::default(),
             open: Vec::new(),
             max_init_ms: 0,
             open_ready: false,
-            fits: HashMap::new(),
-            span: HashMap::new(),
-            unmatched_starts: HashMap::new(),
+            fits: HashMap::default(),
+            span: HashMap::default(),
+            unmatched_starts: HashMap::default(),
             dropped: vec![false; n],
             duplicate_invocations,
         }
