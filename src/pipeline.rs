@@ -194,6 +194,19 @@ pub fn parse_when(s: &str, now_ms: i64) -> Option<i64> {
     if let Some(t) = crate::time::parse_iso(s) {
         return Some(t);
     }
+    // The short forms people type: a day (midnight UTC), or a time without seconds.
+    let t = s.trim();
+    let b = t.as_bytes();
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        return crate::time::parse_iso(&format!("{t}T00:00:00Z"));
+    }
+    if b.len() >= 16
+        && (b[10] == b'T' || b[10] == b' ')
+        && b[13] == b':'
+        && b.get(16) != Some(&b':')
+    {
+        return crate::time::parse_iso(&format!("{}:00{}", &t[..16], &t[16..]));
+    }
     let s = s.trim().trim_start_matches('-');
     let split = s.find(|c: char| !c.is_ascii_digit())?;
     let (n, unit) = s.split_at(split);
@@ -1040,6 +1053,12 @@ mod filter_tests {
         let now = 1_760_450_702_118;
         assert_eq!(parse_when("2025-10-14T14:05:02.118Z", now), Some(now));
         assert_eq!(parse_when("2h", now), Some(now - 7_200_000));
+        let midnight = parse_when("2025-10-14T00:00:00Z", now).unwrap();
+        assert_eq!(parse_when("2025-10-14", now), Some(midnight));
+        assert_eq!(parse_when("2025-10-14T00:00Z", now), Some(midnight));
+        assert_eq!(parse_when("2025-10-14T02:00+02:00", now), Some(midnight));
+        assert_eq!(parse_when("2025-10-14T00:00", now), Some(midnight));
+        assert_eq!(parse_when("2025-10-1", now), None);
         assert_eq!(parse_when("-90m", now), Some(now - 5_400_000));
         assert_eq!(parse_when("3x", now), None);
         assert_eq!(parse_when("", now), None);

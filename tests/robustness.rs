@@ -999,10 +999,13 @@ fn sigint_and_sigterm_remove_staging_keep_the_previous_dataset_and_exit_130() {
                     "{what}: says what was not written: {stderr}"
                 );
             }
-            // Too late to stop: the run finished and its dataset is complete.
+            // Too late to stop: the run finished and its dataset is complete: the new run's
+            // partitions, and the previous dataset's partitions it did not write.
             Some(0) => {
                 let now = snapshot(&out);
-                assert_eq!(partitions(&now), partitions(&new), "{what}");
+                let mut expected = partitions(&prev);
+                expected.extend(partitions(&new));
+                assert_eq!(partitions(&now), expected, "{what}");
             }
             other => panic!("{what}: exit {other:?}: {stderr}"),
         }
