@@ -585,7 +585,6 @@ fn an_nginx_line_of_another_log_group_is_not_a_request() {
 /// not an access log: without `--access-format`, a JSON object naming a request id and
 /// nothing else API Gateway logs (status, method, time, source IP…) should be skipped.
 #[test]
-#[ignore = "bug in records/access.rs: any JSON object naming a requestId becomes a request; see issue 7 report"]
 fn application_json_logs_of_another_log_group_are_not_requests() {
     let dir = tmp();
     let r = run(

@@ -13,7 +13,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::format::{self, Format, Layout, Mapping};
-use super::vars::{Var, VarSet};
+use super::vars::{Var, VarSet, NVARS};
 use crate::model::Origin;
 use crate::redact;
 
@@ -35,8 +35,12 @@ pub enum AccessError {
 /// (`crate::spill`) when the input does not fit in `--memory-limit`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AccessRecord {
+    /// The present variables' values, one after another.
     buf: String,
-    slots: Vec<(Var, u32, u32)>,
+    /// The variables with a value: `spans[i]` is the `(start, len)` in `buf` of the `i`-th
+    /// variable of `present` in declaration order, so a lookup is a popcount, not a scan.
+    present: VarSet,
+    spans: Vec<(u32, u32)>,
     /// Variables the record's format carries (present or `-`).
     pub known: VarSet,
     /// Keys no known variable explains, with their (redacted) values.
@@ -58,10 +62,12 @@ pub struct AccessRecord {
 impl AccessRecord {
     /// The value of `v`, `None` when absent (`-`, null or not in the format).
     pub fn get(&self, v: Var) -> Option<&str> {
-        self.slots
-            .iter()
-            .find(|(sv, _, _)| *sv == v)
-            .map(|&(_, s, l)| &self.buf[s as usize..(s + l) as usize])
+        if !self.present.has(v) {
+            return None;
+        }
+        let rank = (self.present.0 & (v.bit() - 1)).count_ones() as usize;
+        let &(s, l) = self.spans.get(rank)?;
+        self.buf.get(s as usize..(s as usize + l as usize))
     }
 
     /// Whether the format carries `v` but this record says `-` (or null).
@@ -115,9 +121,19 @@ impl AccessRecord {
         method_and_path: Option<(&str, &str)>,
         origin: Origin,
     ) -> AccessRecord {
-        let mut rec = AccessRecord {
+        let mut b = Builder::new(request_id.len() + 64);
+        b.push(Var::RequestId, request_id);
+        if let Some(x) = extended_request_id {
+            b.push(Var::ExtendedRequestId, x);
+        }
+        if let Some((m, p)) = method_and_path {
+            b.push(Var::HttpMethod, m);
+            b.push(Var::Path, p);
+        }
+        b.finish(AccessRecord {
             buf: String::new(),
-            slots: Vec::new(),
+            present: VarSet::default(),
+            spans: Vec::new(),
             known: VarSet::default(),
             extra: Vec::new(),
             mapping: Arc::from("execution-log"),
@@ -126,16 +142,25 @@ impl AccessRecord {
             log_time_ms: None,
             group_api: None,
             origin,
-        };
-        rec.push(Var::RequestId, request_id);
-        if let Some(x) = extended_request_id {
-            rec.push(Var::ExtendedRequestId, x);
+        })
+    }
+}
+
+/// Collects a record's values in any order (the last value of a variable wins, as in JSON)
+/// and lays them out by variable.
+struct Builder {
+    buf: String,
+    present: VarSet,
+    spans: [(u32, u32); NVARS],
+}
+
+impl Builder {
+    fn new(capacity: usize) -> Self {
+        Builder {
+            buf: String::with_capacity(capacity),
+            present: VarSet::default(),
+            spans: [(0, 0); NVARS],
         }
-        if let Some((m, p)) = method_and_path {
-            rec.push(Var::HttpMethod, m);
-            rec.push(Var::Path, p);
-        }
-        rec
     }
 
     fn push(&mut self, v: Var, value: &str) {
@@ -143,13 +168,31 @@ impl AccessRecord {
             // The key itself never leaves the tool.
             return;
         }
-        if let Some(pos) = self.slots.iter().position(|(sv, _, _)| *sv == v) {
-            // Duplicate key or two keys for one variable: the last one wins, as in JSON.
-            self.slots.remove(pos);
+        // Offsets are u32: a value past 4 GiB of record text is not kept (lines are capped far
+        // below that by the readers).
+        let (Ok(start), Ok(len)) = (u32::try_from(self.buf.len()), u32::try_from(value.len()))
+        else {
+            return;
+        };
+        if start.checked_add(len).is_none() {
+            return;
         }
-        let start = self.buf.len() as u32;
         self.buf.push_str(value);
-        self.slots.push((v, start, value.len() as u32));
+        self.spans[v as usize] = (start, len);
+        self.present.insert(v);
+    }
+
+    fn finish(self, mut rec: AccessRecord) -> AccessRecord {
+        let mut spans = Vec::with_capacity(self.present.0.count_ones() as usize);
+        let mut bits = self.present.0;
+        while bits != 0 {
+            spans.push(self.spans[bits.trailing_zeros() as usize]);
+            bits &= bits - 1;
+        }
+        rec.spans = spans;
+        rec.present = self.present;
+        rec.buf = self.buf;
+        rec
     }
 }
 
@@ -254,6 +297,140 @@ fn repair_unquoted_dash(s: &str) -> Option<String> {
     (fixed != s).then_some(fixed)
 }
 
+/// A key and its value rendered as text (`None`: null).
+type Field<'a> = (&'a str, Option<&'a str>);
+
+impl Flat<'_> {
+    fn fields(&self) -> Vec<Field<'_>> {
+        self.0
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    Scalar::Str(s) => Some(&**s),
+                    Scalar::Null => None,
+                    Scalar::Nested(s) => Some(s.as_str()),
+                };
+                (&**k, v)
+            })
+            .collect()
+    }
+}
+
+/// The first `"` in `b`. JSON strings in access records are short, where a word-at-a-time scan
+/// beats `memchr`'s set-up.
+#[inline]
+fn find_quote(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    const QUOTES: u64 = u64::from_ne_bytes([b'"'; 8]);
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ QUOTES;
+        let found = x.wrapping_sub(ONES) & !x & HIGH;
+        if found != 0 {
+            // The lowest flagged byte is always a real match.
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| c == b'"').map(|p| i + p)
+}
+
+/// The flat objects API Gateway writes, read without serde: string keys and values without
+/// escapes, canonical integers, `true` / `false` / `null`, spaces between tokens. Every value
+/// is borrowed from the line and reads exactly as the serde route ([`Flat`]) would read it.
+/// Returns `None` for anything else (escapes, control characters, floats, nested values,
+/// invalid JSON), which then takes the serde route.
+fn flat_fast(json: &str) -> Option<Vec<Field<'_>>> {
+    let b = json.as_bytes();
+    // One pass over the line rules out escapes and control characters, so a string ends at the
+    // next quote.
+    if b.iter()
+        .fold(false, |acc, &c| acc | (c < 0x20) | (c == b'\\'))
+    {
+        return None;
+    }
+    if b.first() != Some(&b'{') || b.last() != Some(&b'}') {
+        return None;
+    }
+    let skip_ws = |mut i: usize| {
+        while b.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        i
+    };
+    // The string opening at `i` and the index after it.
+    let string = |i: usize| -> Option<(&str, usize)> {
+        let start = i + 1;
+        let end = start + find_quote(b.get(start..)?)?;
+        Some((json.get(start..end)?, end + 1))
+    };
+    let mut out = Vec::with_capacity(48);
+    let mut i = skip_ws(1);
+    if b.get(i) == Some(&b'}') {
+        return (i + 1 == b.len()).then_some(out);
+    }
+    loop {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let (key, next) = string(i)?;
+        i = skip_ws(next);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(i + 1);
+        let value = match *b.get(i)? {
+            b'"' => {
+                let (v, next) = string(i)?;
+                i = next;
+                Some(v)
+            }
+            b'n' if b[i..].starts_with(b"null") => {
+                i += 4;
+                None
+            }
+            b't' if b[i..].starts_with(b"true") => {
+                i += 4;
+                Some("true")
+            }
+            b'f' if b[i..].starts_with(b"false") => {
+                i += 5;
+                Some("false")
+            }
+            b'-' | b'0'..=b'9' => {
+                // Only integers serde_json prints back unchanged: no leading zero, no `-0`, at
+                // most 18 digits (within i64 and u64).
+                let start = i;
+                if b[i] == b'-' {
+                    i += 1;
+                }
+                let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+                let canonical = match digits {
+                    1 => b[i] != b'0' || b[start] != b'-',
+                    2..=18 => b[i] != b'0',
+                    _ => false,
+                };
+                if !canonical {
+                    return None;
+                }
+                i += digits;
+                Some(json.get(start..i)?)
+            }
+            _ => return None,
+        };
+        out.push((key, value));
+        i = skip_ws(i);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(i + 1),
+            Some(b'}') => return (i + 1 == b.len()).then_some(out),
+            _ => return None,
+        }
+    }
+}
+
 /// Reads access records, caching JSON key-set mappings. One per worker.
 #[derive(Debug, Default)]
 pub struct AccessParser {
@@ -261,6 +438,10 @@ pub struct AccessParser {
     last: Option<(Vec<String>, Arc<Mapping>)>,
     cache: HashMap<Vec<String>, Arc<Mapping>>,
 }
+
+/// Key sets remembered per parser; past this many (a stream of other logs' objects with
+/// ever-changing keys) the cache starts over.
+const MAPPING_CACHE_CAP: usize = 1024;
 
 /// What a message turned out to be.
 pub enum Parsed {
@@ -279,20 +460,24 @@ impl AccessParser {
         }
     }
 
-    fn mapping_for(&mut self, keys: &[&str]) -> Arc<Mapping> {
+    fn mapping_for(&mut self, fields: &[Field<'_>]) -> Arc<Mapping> {
         if let Some((last, m)) = &self.last {
-            if last.len() == keys.len() && last.iter().zip(keys).all(|(a, b)| a == b) {
+            if last.len() == fields.len() && last.iter().zip(fields).all(|(a, (b, _))| a == b) {
                 return m.clone();
             }
         }
+        let keys: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
         let owned: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
         let m = match self.cache.get(&owned) {
             Some(m) => m.clone(),
             None => {
                 let m = Arc::new(match &self.user {
-                    Some(f) => format::map_with(f, keys),
-                    None => format::recognise(keys),
+                    Some(f) => format::map_with(f, &keys),
+                    None => format::recognise(&keys),
                 });
+                if self.cache.len() >= MAPPING_CACHE_CAP {
+                    self.cache.clear();
+                }
                 self.cache.insert(owned.clone(), m.clone());
                 m
             }
@@ -320,62 +505,55 @@ impl AccessParser {
     }
 
     fn parse_json(&mut self, json: &str, raw: &str, origin: Origin) -> Result<Parsed, AccessError> {
-        let flat = match serde_json::from_str::<Flat>(json) {
-            Ok(f) => f,
+        if let Some(fields) = flat_fast(json) {
+            return self.build_json(&fields, raw, origin, true);
+        }
+        match serde_json::from_str::<Flat>(json) {
+            Ok(flat) => self.build_json(&flat.fields(), raw, origin, true),
             Err(e) => {
                 if let Some(repaired) = repair_unquoted_dash(json) {
                     if let Ok(f) = serde_json::from_str::<Flat>(&repaired) {
-                        return self.build_json(f, raw, origin);
+                        // An unquoted `-` is API Gateway's own rendering: an access record.
+                        return self.build_json(&f.fields(), raw, origin, false);
                     }
                 }
                 if looks_like_access_json(json) {
                     return Err(AccessError::Json(e.to_string()));
                 }
-                return Ok(Parsed::NotAccess);
+                Ok(Parsed::NotAccess)
             }
-        };
-        // Without the stage's format, only an object naming a request id is an access record.
-        let names_an_id = |k: &str| {
-            matches!(
-                Var::derive(k),
-                Some(Var::RequestId | Var::ExtendedRequestId)
-            )
-        };
-        if flat.0.is_empty() || (self.user.is_none() && !flat.0.iter().any(|(k, _)| names_an_id(k)))
-        {
-            return Ok(Parsed::NotAccess);
         }
-        self.build_json(flat, raw, origin)
     }
 
     fn build_json(
         &mut self,
-        flat: Flat<'_>,
+        fields: &[Field<'_>],
         raw: &str,
         origin: Origin,
+        check: bool,
     ) -> Result<Parsed, AccessError> {
-        let keys: Vec<&str> = flat.0.iter().map(|(k, _)| &**k).collect();
-        let mapping = self.mapping_for(&keys);
-        let mut rec = AccessRecord {
-            buf: String::with_capacity(raw.len() / 2),
-            slots: Vec::with_capacity(keys.len()),
-            known: mapping.known,
-            extra: Vec::new(),
-            mapping: mapping.name.clone(),
-            ambiguous: mapping.ambiguous.clone(),
-            content_hash: xxhash_rust::xxh3::xxh3_64(raw.trim_end().as_bytes()),
-            log_time_ms: None,
-            group_api: None,
-            origin,
-        };
-        for ((key, value), var) in flat.0.iter().zip(&mapping.vars) {
-            let text = match value {
-                Scalar::Str(s) => Some(&**s),
-                Scalar::Null => None,
-                Scalar::Nested(s) => Some(s.as_str()),
-            };
+        if check && fields.is_empty() {
+            return Ok(Parsed::NotAccess);
+        }
+        let mapping = self.mapping_for(fields);
+        // Without the stage's format, only an object naming a request id and something only
+        // API Gateway writes is an access record (`format::is_access_key_set`).
+        if check && !mapping.access {
+            return Ok(Parsed::NotAccess);
+        }
+        let kept: usize = fields
+            .iter()
+            .zip(&mapping.vars)
+            .map(|((_, value), var)| match (var, value) {
+                (Some(_), Some(s)) => s.len(),
+                _ => 0,
+            })
+            .sum();
+        let mut b = Builder::new(kept);
+        let mut extra: Vec<(String, String)> = Vec::new();
+        for (&(key, text), var) in fields.iter().zip(&mapping.vars) {
             match (var, text) {
-                (Some(v), Some(t)) if t != "-" && !t.is_empty() => rec.push(*v, t),
+                (Some(v), Some(t)) if t != "-" && !t.is_empty() => b.push(*v, t),
                 (Some(_), _) => {}
                 (None, Some(t)) => {
                     let value = if redact::is_secret_key(key) {
@@ -384,23 +562,36 @@ impl AccessParser {
                         redact::scrub(t).into_owned()
                     };
                     // A repeated key: the last value wins, as for known variables.
-                    match rec.extra.iter_mut().find(|(k, _)| k == key.as_ref()) {
+                    match extra.iter_mut().find(|(k, _)| k == key) {
                         Some((_, v)) => *v = value,
-                        None => rec.extra.push((key.to_string(), value)),
+                        None => extra.push((key.to_string(), value)),
                     }
                 }
                 (None, None) => {}
             }
         }
+        let rec = b.finish(AccessRecord {
+            buf: String::new(),
+            present: VarSet::default(),
+            spans: Vec::new(),
+            known: mapping.known,
+            extra,
+            mapping: mapping.name.clone(),
+            ambiguous: mapping.ambiguous.clone(),
+            content_hash: xxhash_rust::xxh3::xxh3_64(raw.trim_end().as_bytes()),
+            log_time_ms: None,
+            group_api: None,
+            origin,
+        });
         finish(rec)
     }
 
     fn parse_text(&mut self, line: &str, origin: Origin) -> Result<Parsed, AccessError> {
-        let candidates: Vec<&Format> = match &self.user {
-            Some(f) => vec![&**f],
-            None => format::known_text().iter().collect(),
+        let candidates: &[Format] = match &self.user {
+            Some(f) => std::slice::from_ref(&**f),
+            None => format::known_text(),
         };
-        for f in &candidates {
+        for f in candidates {
             let Layout::Text(parts) = &f.layout else {
                 continue;
             };
@@ -414,9 +605,19 @@ impl AccessParser {
                 if self.user.is_none() && !id_ok {
                     continue;
                 }
-                let mut rec = AccessRecord {
-                    buf: String::with_capacity(line.len()),
-                    slots: Vec::with_capacity(values.len()),
+                let mut b = Builder::new(line.len());
+                for (v, t) in values {
+                    let t = t.trim();
+                    if let Some(v) = v {
+                        if t != "-" && !t.is_empty() {
+                            b.push(v, t);
+                        }
+                    }
+                }
+                return finish(b.finish(AccessRecord {
+                    buf: String::new(),
+                    present: VarSet::default(),
+                    spans: Vec::new(),
                     known: format::layout_vars(&f.layout),
                     extra: Vec::new(),
                     mapping: f.name.as_str().into(),
@@ -425,16 +626,7 @@ impl AccessParser {
                     log_time_ms: None,
                     group_api: None,
                     origin,
-                };
-                for (v, t) in values {
-                    let t = t.trim();
-                    if let Some(v) = v {
-                        if t != "-" && !t.is_empty() {
-                            rec.push(v, t);
-                        }
-                    }
-                }
-                return finish(rec);
+                }));
             }
         }
         match &self.user {
@@ -478,7 +670,7 @@ impl AccessRecord {
     /// Approximate heap bytes the record holds (for the join's memory budget).
     pub fn approx_heap_bytes(&self) -> usize {
         self.buf.capacity()
-            + self.slots.capacity() * std::mem::size_of::<(Var, u32, u32)>()
+            + self.spans.capacity() * std::mem::size_of::<(u32, u32)>()
             + self
                 .extra
                 .iter()
@@ -540,6 +732,7 @@ mod tests {
     fn unquoted_dash_is_repaired() {
         let mut p = AccessParser::new(None);
         let r = rec(&mut p, r#"{"requestId":"a","status":-,"responseLength":-}"#);
+        assert!(r.is_dash(Var::ResponseLength));
         assert!(r.is_dash(Var::Status));
         let r = rec(
             &mut p,
@@ -574,7 +767,7 @@ mod tests {
         let mut p = AccessParser::new(None);
         let r = rec(
             &mut p,
-            r#"{"requestId":"a","apiKey":"abcdefghijklmnopqrstuvwxyz0123456789","authHeader":"Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2ln"}"#,
+            r#"{"requestId":"a","status":"403","apiKey":"abcdefghijklmnopqrstuvwxyz0123456789","authHeader":"Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2ln"}"#,
         );
         let text = format!("{r:?}");
         assert!(!text.contains("abcdefghijklmnopqrstuvwxyz0123456789"));
@@ -608,5 +801,241 @@ mod tests {
             p.parse("3e63d9a0-0376-4989-ad1b-e7156c9bf3e7", Origin::default()),
             Err(AccessError::Layout(_))
         ));
+    }
+
+    #[test]
+    fn application_json_naming_a_request_id_is_not_access() {
+        let mut p = AccessParser::new(None);
+        for line in [
+            r#"{"requestId":"7f1c2e1a-1111-4a4a-9999-0123456789ab","level":"debug","msg":"db query took 12ms"}"#,
+            r#"{"level":"info","requestId":"abc","userId":42,"path":"/checkout"}"#,
+            r#"{"requestId":"abc","ip":"192.0.2.1","user":"u","method":"GET","error":"x"}"#,
+        ] {
+            assert!(
+                matches!(p.parse(line, Origin::default()), Ok(Parsed::NotAccess)),
+                "{line}"
+            );
+        }
+        // The same keys plus one API Gateway writes, or under the stage's format: a record.
+        rec(
+            &mut p,
+            r#"{"level":"info","requestId":"abc","status":"403"}"#,
+        );
+        rec(
+            &mut p,
+            r#"{"requestId":"abc","extendedRequestId":"x=","msg":"m"}"#,
+        );
+        rec(
+            &mut p,
+            r#"{"requestId":"abc","authorize-status":"403","msg":"m"}"#,
+        );
+        let f = format::compile(
+            "user",
+            r#"{"rid":"$context.requestId","m":"$context.path"}"#,
+        )
+        .unwrap();
+        let mut u = AccessParser::new(Some(Arc::new(f)));
+        assert!(matches!(
+            u.parse(r#"{"rid":"abc","m":"/x"}"#, Origin::default()),
+            Ok(Parsed::Record(_))
+        ));
+    }
+
+    #[test]
+    fn every_bundled_json_layout_is_access() {
+        for text in [
+            include_str!("../../tests/fixtures/samples/access/enhanced.jsonl"),
+            include_str!("../../tests/fixtures/samples/access/troubleshooting.jsonl"),
+            // FORMATS.md §1.5, real records (REST with `method`, HTTP API with `routeKey`).
+            r#"{"caller": "-", "ip": "51.14.4.225", "method": "POST", "path": "/development/data-product/test_product1/table/%c2%a3/schema", "protocol": "HTTP/1.1", "requestId": "a4188e34-1104-424e-9907-eebbf55dd662", "requestTime": "27/Oct/2023:13:40:57 +0000", "requestTimeEpoch": "1698414057744", "resourcePath": "/data-product/{data-product-name}/table/{table-name}/schema", "responseLength": "87", "status": "400", "user": "-"}"#,
+            r#"{"requestId": "HGQeGiXZliAEPSw=", "ip": "93.142.91.220", "requestTime": "12/Oct/2021:13:57:46 +0000", "httpMethod": "POST", "routeKey": "POST /deploy", "status": "500", "protocol": "HTTP/1.1", "responseLength": "35", "authError": "The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Invalid json in authorizer response"}"#,
+        ] {
+            let mut p = AccessParser::new(None);
+            for line in text.lines() {
+                rec(&mut p, line);
+            }
+        }
+        // Every built-in JSON format, rendered with placeholder values.
+        for (name, f) in format::KNOWN.iter().filter(|(_, f)| f.starts_with('{')) {
+            let line = f.replace("$context.", "v-");
+            let mut p = AccessParser::new(None);
+            let r = rec(&mut p, &line);
+            assert_eq!(r.request_id(), "v-requestId", "{name}");
+        }
+    }
+
+    /// The serde route, for comparing with the fast route.
+    fn serde_flat(json: &str) -> Vec<(String, Option<String>)> {
+        owned(&serde_json::from_str::<Flat>(json).unwrap().fields())
+    }
+
+    fn owned(fields: &[Field<'_>]) -> Vec<(String, Option<String>)> {
+        fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+            .collect()
+    }
+
+    #[test]
+    fn fast_route_reads_what_serde_reads_and_leaves_the_rest_to_it() {
+        for json in [
+            E11,
+            r#"{}"#,
+            r#"{ }"#,
+            r#"{"a":1,"b":-12,"c":0,"d":true,"e":false,"f":null,"g":"x y","h":"é"}"#,
+            r#"{ "a" : "1" , "b" : 403 }"#,
+            r#"{"a":123456789012345678,"b":-123456789012345678}"#,
+            r#"{"a":"x","a":"y"}"#,
+        ] {
+            let fast = flat_fast(json).unwrap_or_else(|| panic!("not fast: {json}"));
+            assert_eq!(owned(&fast), serde_flat(json), "{json}");
+        }
+        for json in [
+            r#"{"a":"x\"y"}"#,
+            r#"{"a":1.5}"#,
+            r#"{"a":1e3}"#,
+            r#"{"a":-0}"#,
+            r#"{"a":007}"#,
+            r#"{"a":1234567890123456789012}"#,
+            r#"{"a":{"b":1}}"#,
+            r#"{"a":[1]}"#,
+            "{\"a\":\t1}",
+            r#"{"a":1,}"#,
+            r#"{"a":1} x"#,
+            r#"{"a":nul}"#,
+            r#"{"a":-}"#,
+            r#"{"a" 1}"#,
+            r#"{"a":"#,
+            r#"{"a"#,
+            r#"{"#,
+            r#"{"a":truex}"#,
+            r#"{"a":"x" "b":1}"#,
+            r#"{"a""b":1}"#,
+            r#"{"a":"b"}}"#,
+            r#"{"a":"b",}"#,
+            r#"{,"a":"b"}"#,
+            r#"{"a":"b"#,
+            r#""a""#,
+        ] {
+            assert!(flat_fast(json).is_none(), "{json}");
+        }
+    }
+
+    #[test]
+    fn find_quote_finds_the_first() {
+        for n in 0..40 {
+            for at in 0..n {
+                let mut b = vec![b'x'; n];
+                b[at] = b'"';
+                if at + 1 < n {
+                    b[n - 1] = b'"';
+                }
+                assert_eq!(find_quote(&b), Some(at), "{n} {at}");
+                // Bytes one below and above a quote, and high bytes, are not quotes.
+                let c: Vec<u8> = b
+                    .iter()
+                    .map(|&c| if c == b'"' { 0xa2 } else { b'!' })
+                    .collect();
+                assert_eq!(find_quote(&c), None);
+            }
+            assert_eq!(find_quote(&vec![b'#'; n]), None);
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the fast route accepts, serde_json reads the same way.
+        #[test]
+        fn fast_route_agrees_with_serde(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "{", "}", "\"", ":", ",", " ", "a", "é", "-", "0", "1", "9", "12", ".", "e",
+                    "null", "true", "false", "[", "]", "\\", "\t",
+                ]),
+                0..24,
+            )
+        ) {
+            let json: String = parts.concat();
+            if let Some(fast) = flat_fast(&json) {
+                let slow = serde_json::from_str::<Flat>(&json);
+                proptest::prop_assert!(slow.is_ok(), "{}", json);
+                proptest::prop_assert_eq!(owned(&fast), owned(&slow.unwrap().fields()));
+            }
+        }
+
+        /// Objects of the accepted shape are all read by the fast route, as serde reads them.
+        #[test]
+        fn flat_objects_take_the_fast_route(
+            pairs in proptest::collection::vec(("[a-z-]{0,6}", 0u8..6, "[ !#-\\[\\]-~é]{0,8}", -99999i64..99999), 0..8),
+            ws in " {0,2}",
+        ) {
+            let body: Vec<String> = pairs
+                .iter()
+                .map(|(k, kind, s, n)| {
+                    let v = match kind {
+                        0 => format!("\"{s}\""),
+                        1 => n.to_string(),
+                        2 => "null".to_string(),
+                        3 => "true".to_string(),
+                        4 => "false".to_string(),
+                        _ => "\"-\"".to_string(),
+                    };
+                    format!("{ws}\"{k}\"{ws}:{ws}{v}{ws}")
+                })
+                .collect();
+            let json = format!("{{{ws}{}{ws}}}", body.join(","));
+            let fast = flat_fast(&json);
+            proptest::prop_assert!(fast.is_some(), "{}", json);
+            proptest::prop_assert_eq!(owned(&fast.unwrap()), serde_flat(&json));
+        }
+    }
+
+    #[test]
+    fn lookups_and_postcard_round_trip() {
+        let mut p = AccessParser::new(None);
+        let mut records = vec![rec(&mut p, E11)];
+        records.push(rec(
+            &mut p,
+            r#"{"requestId":"a","status":"200","httpMethod":"GET","status":"403","foo":"x"}"#,
+        ));
+        records.push(rec(
+            &mut p,
+            r#"203.0.113.98 - - [14/Oct/2025:14:08:02 +0000] "GET /payments/{paymentId} HTTP/1.1" 403 82 3e63d9a0-0376-4989-ad1b-e7156c9bf3e7 NetXaK4ovFkPMBQ="#,
+        ));
+        records.push(AccessRecord::from_execution(
+            "id-1",
+            Some("ext="),
+            Some(("GET", "/x")),
+            Origin::default(),
+        ));
+        assert_eq!(records[1].get(Var::Status), Some("403"));
+        assert_eq!(records[1].get(Var::HttpMethod), Some("GET"));
+        assert_eq!(records[3].get(Var::Path), Some("/x"));
+        assert_eq!(records[3].get(Var::ExtendedRequestId), Some("ext="));
+        for r in &records {
+            let bytes = postcard::to_allocvec(r).unwrap();
+            let back: AccessRecord = postcard::from_bytes(&bytes).unwrap();
+            assert_eq!(&back, r);
+            for (v, _) in crate::records::vars::VARS {
+                assert_eq!(back.get(v), r.get(v), "{v:?}");
+                assert_eq!(back.is_dash(v), r.is_dash(v), "{v:?}");
+            }
+            assert_eq!(back.request_id(), r.request_id());
+        }
+    }
+
+    #[test]
+    fn damaged_spill_bytes_never_panic_on_lookup() {
+        let mut p = AccessParser::new(None);
+        let r = rec(&mut p, E11);
+        let bytes = postcard::to_allocvec(&r).unwrap();
+        for cut in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[cut] ^= 0x5a;
+            if let Ok(back) = postcard::from_bytes::<AccessRecord>(&b) {
+                for (v, _) in crate::records::vars::VARS {
+                    let _ = back.get(v);
+                }
+            }
+        }
     }
 }

@@ -282,6 +282,9 @@ pub struct Mapping {
     pub ambiguous: Vec<String>,
     /// The variables the record's format carries (present, or `-`).
     pub known: VarSet,
+    /// Whether an object with these keys is an access record at all (see [`is_access_key_set`]);
+    /// always true under a user format.
+    pub access: bool,
 }
 
 struct KnownJson {
@@ -376,12 +379,75 @@ pub fn recognise(keys: &[&str]) -> Mapping {
             v
         })
         .collect();
+    let access = base.is_some() || is_access_key_set(known, !ambiguous.is_empty());
     Mapping {
         name: name.into(),
         vars,
         ambiguous,
         known,
+        access,
     }
+}
+
+/// Variables only API Gateway writes: one of them next to a request id makes a JSON object an
+/// access record. Application logs commonly carry `requestId`, `ip`, `user`, `method`,
+/// `path`, `error` or `requestTime` too, so those do not count.
+const GATEWAY_ONLY: u64 = {
+    use Var::*;
+    let vars = [
+        Status,
+        ResourcePath,
+        RouteKey,
+        RequestTimeEpoch,
+        ErrorResponseType,
+        ResponseLatency,
+        WafError,
+        WafStatus,
+        WafLatency,
+        WafResponseCode,
+        WebaclArn,
+        AuthenticateError,
+        AuthenticateStatus,
+        AuthenticateLatency,
+        AuthorizerError,
+        AuthorizerStatus,
+        AuthorizerLatency,
+        AuthorizerIntegrationStatus,
+        AuthorizerIntegrationLatency,
+        AuthorizerRequestId,
+        AuthorizerPrincipalId,
+        AuthorizeError,
+        AuthorizeStatus,
+        AuthorizeLatency,
+        IntegrationError,
+        IntegrationStatus,
+        IntegrationIntegrationStatus,
+        IntegrationLatency,
+        IntegrationRequestId,
+        IntegrationErrorMessage,
+    ];
+    let mut bits = 0u64;
+    let mut i = 0;
+    while i < vars.len() {
+        bits |= 1u64 << (vars[i] as u8);
+        i += 1;
+    }
+    bits
+};
+
+/// Without a user format, a JSON object is an access record when its keys name a request id
+/// (`requestId` or `extendedRequestId`) and at least one variable only API Gateway writes: the
+/// status, the resource path or route key, the epoch request time, the extended request id,
+/// the error response type, or a WAF / authenticate / authorizer / authorize / integration
+/// variable (`ambiguous`: one of the `authenticate-status` / `authorize-status` keys, which
+/// bind such a variable in every known format). An application's own JSON log naming a
+/// `requestId` next to `level`, `msg`, `path` or `userId` is not one. Key sets of a known
+/// format are recognised before this rule applies.
+pub fn is_access_key_set(known: VarSet, ambiguous: bool) -> bool {
+    let names_id = known.has(Var::RequestId) || known.has(Var::ExtendedRequestId);
+    let id_bits = Var::RequestId.bit() | Var::ExtendedRequestId.bit();
+    let gateway = known.0 & GATEWAY_ONLY != 0 || known.0 & id_bits == id_bits || ambiguous;
+    names_id && gateway
 }
 
 /// The mapping a user format gives a JSON record's keys.
@@ -411,6 +477,16 @@ pub fn map_with(format: &Format, keys: &[&str]) -> Mapping {
         vars,
         ambiguous: Vec::new(),
         known,
+        access: true,
+    }
+}
+
+/// The first occurrence of `lit` in `hay` (as `str::find`, byte offsets).
+fn find_lit(hay: &[u8], lit: &str) -> Option<usize> {
+    match lit.as_bytes() {
+        [] => Some(0),
+        [c] => memchr::memchr(*c, hay),
+        l => memchr::memmem::find(hay, l),
     }
 }
 
@@ -430,7 +506,7 @@ pub fn match_text<'a>(parts: &[Part], line: &'a str) -> Option<Vec<(Option<Var>,
             }
             Part::Var(v, _) => {
                 let end = match parts.get(i + 1) {
-                    Some(Part::Lit(next)) => pos + line[pos..].find(next.as_str())?,
+                    Some(Part::Lit(next)) => pos + find_lit(&line.as_bytes()[pos..], next)?,
                     Some(Part::Var(..)) => pos,
                     None => line.len(),
                 };
@@ -637,5 +713,54 @@ mod tests {
             got[9],
             (Some(Var::RequestId), "04ec2dfa-a7fe-4e93-a3db-cb3cebac38bc")
         );
+    }
+
+    #[test]
+    fn access_key_sets_need_an_id_and_a_gateway_variable() {
+        let set = |vars: &[Var]| {
+            let mut s = VarSet::default();
+            vars.iter().for_each(|v| s.insert(*v));
+            s
+        };
+        use Var::*;
+        assert!(is_access_key_set(set(&[RequestId, Status]), false));
+        assert!(is_access_key_set(set(&[ExtendedRequestId, Status]), false));
+        assert!(is_access_key_set(set(&[RequestId, RouteKey]), false));
+        assert!(is_access_key_set(set(&[RequestId, AuthorizerError]), false));
+        assert!(is_access_key_set(
+            set(&[RequestId, ExtendedRequestId]),
+            false
+        ));
+        assert!(is_access_key_set(set(&[RequestId]), true));
+        // What application logs carry next to a request id.
+        assert!(!is_access_key_set(
+            set(&[
+                RequestId,
+                Path,
+                SourceIp,
+                User,
+                HttpMethod,
+                ErrorMessage,
+                RequestTime
+            ]),
+            false
+        ));
+        assert!(!is_access_key_set(set(&[RequestId]), false));
+        assert!(!is_access_key_set(set(&[Status, ResourcePath]), true));
+
+        // Through `recognise`: the application log of issue 7 and a known format's key set.
+        assert!(!recognise(&["requestId", "level", "msg"]).access);
+        assert!(!recognise(&["level", "requestId", "userId", "path"]).access);
+        assert!(recognise(&["rid", "requestId", "status"]).access);
+        let enhanced: Vec<&str> = known_json()
+            .iter()
+            .find(|k| k.name == "enhanced")
+            .unwrap()
+            .keys
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert!(recognise(&enhanced).access);
+        assert!(recognise(ENHANCED_SAMPLE_KEYS).access);
     }
 }

@@ -167,45 +167,84 @@ impl Var {
     /// `authorizer.requestId`. Keys whose meaning differs between well-known formats
     /// (`authenticate-status`, `authorize-status`) derive nothing: see [`is_ambiguous_key`].
     pub fn derive(key: &str) -> Option<Var> {
-        if is_ambiguous_key(key) {
-            return None;
+        let mut buf = [0u8; NORM_CAP];
+        match normalize_ascii(key, &mut buf) {
+            Some(norm) => derive_normalized(norm),
+            // Non-ASCII keys (or very long ones) take the general, allocating route.
+            None => derive_normalized(&normalize(key)),
         }
-        let norm = normalize(key);
-        let found = VARS
-            .iter()
-            .find(|(_, n)| normalize(n) == norm)
-            .map(|(v, _)| *v);
-        found.or_else(|| {
-            // Common short spellings seen in real formats.
-            Some(match norm.as_str() {
-                "ip" | "sourceip" => Var::SourceIp,
-                "caller" => Var::Caller,
-                "user" => Var::User,
-                "userarn" => Var::UserArn,
-                "method" => Var::HttpMethod,
-                "apikeyid" => Var::ApiKeyId,
-                "useragent" => Var::UserAgent,
-                "errormessage" | "error" => Var::ErrorMessage,
-                "errorresponsetype" | "responsetype" => Var::ErrorResponseType,
-                "wafresponse" | "wafresponsecode" => Var::WafResponseCode,
-                "responselatency" => Var::ResponseLatency,
-                "autherror" => Var::AuthorizerError,
-                "integrationerror" => Var::IntegrationError,
-                "requestid" => Var::RequestId,
-                _ => return None,
-            })
-        })
     }
+}
+
+/// The variable a normalized key spelling derives from.
+fn derive_normalized(norm: &str) -> Option<Var> {
+    if matches!(norm, "authenticatestatus" | "authorizestatus") {
+        return None;
+    }
+    let found = normalized_names()
+        .iter()
+        .find(|(_, n)| *n == norm)
+        .map(|(v, _)| *v);
+    found.or_else(|| {
+        // Common short spellings seen in real formats.
+        Some(match norm {
+            "ip" | "sourceip" => Var::SourceIp,
+            "caller" => Var::Caller,
+            "user" => Var::User,
+            "userarn" => Var::UserArn,
+            "method" => Var::HttpMethod,
+            "apikeyid" => Var::ApiKeyId,
+            "useragent" => Var::UserAgent,
+            "errormessage" | "error" => Var::ErrorMessage,
+            "errorresponsetype" | "responsetype" => Var::ErrorResponseType,
+            "wafresponse" | "wafresponsecode" => Var::WafResponseCode,
+            "responselatency" => Var::ResponseLatency,
+            "autherror" => Var::AuthorizerError,
+            "integrationerror" => Var::IntegrationError,
+            "requestid" => Var::RequestId,
+            _ => return None,
+        })
+    })
+}
+
+/// `VARS` with each name in normalized form, built once.
+fn normalized_names() -> &'static [(Var, String); NVARS] {
+    static N: std::sync::LazyLock<[(Var, String); NVARS]> =
+        std::sync::LazyLock::new(|| VARS.map(|(v, n)| (v, normalize(n))));
+    &N
+}
+
+/// Room for a normalized key on the stack; longer keys take the allocating route (no
+/// variable's normalized name comes close).
+const NORM_CAP: usize = 64;
+
+/// [`normalize`] without allocating, for ASCII keys whose normalized form fits `buf`.
+fn normalize_ascii<'b>(key: &str, buf: &'b mut [u8; NORM_CAP]) -> Option<&'b str> {
+    if !key.is_ascii() {
+        return None;
+    }
+    let key = key.strip_prefix("$context.").unwrap_or(key);
+    let mut n = 0;
+    for c in key.bytes() {
+        if matches!(c, b'.' | b'_' | b'-' | b' ') {
+            continue;
+        }
+        *buf.get_mut(n)? = c.to_ascii_lowercase();
+        n += 1;
+    }
+    std::str::from_utf8(&buf[..n]).ok()
 }
 
 /// Keys that mean different variables in different well-known formats (FORMATS.md §1.5): the
 /// troubleshooting guide binds `authenticate-status` to `$context.authorizer.integrationStatus`
 /// while the enhanced-observability format binds it to `$context.authenticate.status`.
 pub fn is_ambiguous_key(key: &str) -> bool {
-    matches!(
-        normalize(key).as_str(),
-        "authenticatestatus" | "authorizestatus"
-    )
+    let mut buf = [0u8; NORM_CAP];
+    let ambiguous = |n: &str| matches!(n, "authenticatestatus" | "authorizestatus");
+    match normalize_ascii(key, &mut buf) {
+        Some(n) => ambiguous(n),
+        None => ambiguous(&normalize(key)),
+    }
 }
 
 /// Lowercase with `.`, `_`, `-` and `$context` removed: the form key spellings are compared in.
