@@ -276,6 +276,9 @@ struct Fit {
     request_id: String,
     /// How many invocations that request fits.
     candidates: usize,
+    /// The request's time is the execution log's authorizer call (the
+    /// `x-amzn-lambda-integration-tag` line), not its request time.
+    tagged: bool,
 }
 
 /// An invocation open for an inferred link: (start, index, (api, stage, method, path) of its
@@ -489,23 +492,32 @@ impl Linker {
                 || r.exec
                     .as_ref()
                     .is_some_and(|e| e.has(Fact::AuthorizerInvoked));
-            let Some((t, precision)) = rec.request_time() else {
-                continue;
+            // The execution log's authorizer call is the sharper time: the invocation starts a
+            // few milliseconds after it.
+            let call = r.exec.as_ref().and_then(|e| e.authorizer_call_ms);
+            let (t, slack) = match (call, rec.request_time()) {
+                (Some(c), _) => (c, 0),
+                (None, Some((t, precision))) => (t, if precision == "s" { 1_000 } else { 0 }),
+                (None, None) => continue,
             };
             if !invoked {
                 continue;
             }
-            let slack = if precision == "s" { 1_000 } else { 0 };
             let method = rec.get(Var::HttpMethod);
             let lo = self.open.partition_point(|o| o.0 < t);
-            let hi_bound = t + slack + INFER_WINDOW_MS + self.max_init_ms;
+            let window = if call.is_some() {
+                TAG_WINDOW_MS
+            } else {
+                INFER_WINDOW_MS
+            };
+            let hi_bound = t + slack + window + self.max_init_ms;
             let mut cands = Vec::new();
             for (start, ii, (api, stage, m, path)) in &self.open[lo..] {
                 if *start > hi_bound {
                     break;
                 }
                 let init = self.invocations[*ii].init_duration_ms.unwrap_or(0.0).ceil() as i64;
-                let in_time = *start <= t + slack + INFER_WINDOW_MS + init;
+                let in_time = *start <= t + slack + window + init;
                 let same_route = compatible(rec.api_id(), Some(api))
                     && compatible(rec.stage(), Some(stage))
                     && method.is_none_or(|x| x == m)
@@ -526,6 +538,7 @@ impl Linker {
                             key,
                             request_id: rec.request_id().to_string(),
                             candidates: cands.len(),
+                            tagged: call.is_some(),
                         },
                     )
                 });
@@ -546,7 +559,11 @@ impl Linker {
                 continue;
             }
             let method = if n == 1 && fit.candidates == 1 {
-                MatchMethod::InferredTimeRoute
+                if fit.tagged {
+                    MatchMethod::ExecutionIntegrationTag
+                } else {
+                    MatchMethod::InferredTimeRoute
+                }
             } else if n > 1 {
                 MatchMethod::Ambiguous
             } else {
@@ -556,7 +573,7 @@ impl Linker {
                 request_id: fit.request_id,
                 method,
             });
-            if method == MatchMethod::InferredTimeRoute {
+            if method != MatchMethod::Ambiguous {
                 self.link_of.insert(fit.key, (ii, method));
             }
         }
@@ -673,9 +690,94 @@ fn template_matches(template: &str, path: &str) -> bool {
 /// latency before the call, the cold start's init time, and the request time's precision.
 const INFER_WINDOW_MS: i64 = 1_000;
 
+/// How long after the execution log's authorizer call (the `x-amzn-lambda-integration-tag`
+/// line) its invocation may start, cold starts' init time aside: the call is logged as it is
+/// sent, and Lambda logs START as the handler begins.
+const TAG_WINDOW_MS: i64 = 200;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn exec_call(id: &str, t: i64, line: u64) -> (String, ExecFacts) {
+        let mut log = crate::records::execution::ExecutionLog::new();
+        let origin = crate::model::Origin {
+            file: 1,
+            line,
+            offset: 0,
+        };
+        let msg = format!(
+            "({id}) Endpoint request headers: {{x-amzn-lambda-integration-tag={id}, Authorization=****************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************************b1c2d3, X-Amz-Date=20251014T141152Z, x-amzn-apigateway-api-id=k3vq8zt1pw, X-Amz-Source-Arn=arn:aws:execute-api:us-east-2:210987654321:k3vq8zt1pw/authorizers/elkw5b, User-Agent=AmazonAPIGateway_k3vq8zt1pw, X-Amz-Security-Token=IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMiJHMEUCIQ [TRUNCATED]"
+        );
+        assert!(log.push(&msg, Some(t), origin, Some(("k3vq8zt1pw", "live"))));
+        log.finish().pop().unwrap()
+    }
+
+    fn access(id: &str, line: u64) -> AccessRecord {
+        // Second precision, no authorizer request id: the time alone cannot tell them apart.
+        let msg = format!(
+            r#"{{"requestId":"{id}","ip":"203.0.113.9","requestTime":"14/Oct/2025:14:11:52 +0000","httpMethod":"GET","resourcePath":"/payouts","status":"403","protocol":"HTTP/1.1","responseLength":"60"}}"#
+        );
+        let origin = crate::model::Origin {
+            file: 0,
+            line,
+            offset: 0,
+        };
+        match crate::records::access::AccessParser::new(None)
+            .parse(&msg, origin)
+            .unwrap()
+        {
+            crate::records::access::Parsed::Record(mut r) => {
+                r.group_api = Some(("k3vq8zt1pw".into(), "live".into()));
+                *r
+            }
+            _ => panic!("not access"),
+        }
+    }
+
+    fn invocation(lambda: &str, start: i64) -> Invocation {
+        Invocation {
+            lambda_request_id: lambda.into(),
+            function_name: Some("payments-token-authorizer".into()),
+            start_time_ms: Some(start),
+            method_arn: Some(
+                "arn:aws:execute-api:us-east-2:210987654321:k3vq8zt1pw/live/GET/payouts".into(),
+            ),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_integration_tag_line_links_the_invocation_that_starts_right_after_it() {
+        let t = crate::time::parse_iso("2025-10-14T14:11:52.100Z").unwrap();
+        let reqs = vec![access("req-a", 1), access("req-b", 2)];
+        let invs = vec![invocation("lam-1", t + 6), invocation("lam-2", t + 356)];
+        // Without the execution log nothing shows the requests invoked the authorizer, and
+        // their second-precision times would fit both invocations: nothing is linked.
+        let out = join(reqs.clone(), invs.clone(), Vec::new());
+        assert!(out.requests.iter().all(|j| j.invocation.is_none()));
+        assert!(out.invocation_links.iter().all(Option::is_none));
+        // With it: each call is followed by one invocation.
+        let exec = vec![exec_call("req-a", t, 10), exec_call("req-b", t + 350, 20)];
+        let out = join(reqs, invs, exec);
+        let link = |id: &str| {
+            let j = out
+                .requests
+                .iter()
+                .find(|j| j.access.request_id() == id)
+                .unwrap();
+            j.invocation
+                .map(|(ii, m)| (out.invocations[ii].lambda_request_id.clone(), m))
+        };
+        assert_eq!(
+            link("req-a"),
+            Some(("lam-1".to_string(), MatchMethod::ExecutionIntegrationTag))
+        );
+        assert_eq!(
+            link("req-b"),
+            Some(("lam-2".to_string(), MatchMethod::ExecutionIntegrationTag))
+        );
+    }
 
     #[test]
     fn method_arns_and_templates() {

@@ -94,6 +94,12 @@ pub struct ExecFacts {
     pub lines: u32,
     /// Earliest event time of its lines.
     pub first_time_ms: Option<i64>,
+    /// When the gateway sent the request to the Lambda authorizer: the event time of the
+    /// `Endpoint request headers: {x-amzn-lambda-integration-tag=…, X-Amz-Source-Arn=…/authorizers/…}`
+    /// line. The invocation that starts right after it is this request's
+    /// (`execution_integration_tag`).
+    #[serde(default)]
+    pub authorizer_call_ms: Option<i64>,
     /// Earliest line.
     pub origin: Origin,
     /// `(api_id, stage)` of the execution log group, when known.
@@ -136,6 +142,10 @@ impl ExecFacts {
         } else {
             self.lines = self.lines.max(o.lines);
         }
+        self.authorizer_call_ms = match (self.authorizer_call_ms, o.authorizer_call_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         self.first_time_ms = match (self.first_time_ms, o.first_time_ms) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -258,6 +268,14 @@ impl ExecutionLog {
         let text = text.trim_end();
         if let Some(x) = text.strip_prefix("Extended Request Id: ") {
             e.extended_request_id = Some(x.trim().to_string());
+        } else if let Some(h) = text.strip_prefix("Endpoint request headers: {") {
+            // The authorizer call (Source-Arn `…/authorizers/<id>`), not the integration's.
+            if h.contains("x-amzn-lambda-integration-tag=") && h.contains("/authorizers/") {
+                e.set(Fact::AuthorizerInvoked);
+                if let Some(t) = log_time_ms {
+                    e.authorizer_call_ms = Some(e.authorizer_call_ms.map_or(t, |c| c.min(t)));
+                }
+            }
         } else if text.starts_with("Starting authorizer: ") {
             e.set(Fact::StartingAuthorizer);
         } else if let Some(body) = text.strip_prefix("Authorizer result body before parsing: ") {
