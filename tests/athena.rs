@@ -145,6 +145,21 @@ fn troubleshooting_with_api_config() {
 }
 
 #[test]
+fn http_api_with_and_without_its_export() {
+    let dir = root().join("tests/fixtures/http-api");
+    let access = dir.join("access.jsonl");
+    let export = dir.join("a1b2c3d4e5-export.json");
+    let v = check(std::slice::from_ref(&access));
+    assert_eq!((n(&v, "requests"), n(&v, "denied")), (11, 7), "{v}");
+    let v = check_with(
+        &[access],
+        &["--api-config", export.to_str().unwrap()],
+        |_| {},
+    );
+    assert_eq!(n(&v, "denied"), 7, "{v}");
+}
+
+#[test]
 fn troubleshooting_with_execution_and_lambda_logs() {
     let v = check(&[
         sample("access/troubleshooting.jsonl"),

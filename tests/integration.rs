@@ -8,6 +8,7 @@ mod api_config;
 mod athena;
 mod bad_input;
 mod golden;
+mod http_api;
 mod memory;
 mod properties;
 mod robustness;

@@ -81,6 +81,12 @@ fn contradict(a: &Cond, b: &Cond) -> Option<Vec<Separator>> {
             vs(Var::ErrorMessage)
         }
         (MsgHas(p), MsgHas(q)) if !p.contains(q) && !q.contains(p) => vs(Var::ErrorMessage),
+        (Has(x, p), Lacks(y, q)) | (Lacks(y, q), Has(x, p))
+            if x == y && p.to_ascii_lowercase().contains(&q.to_ascii_lowercase()) =>
+        {
+            vs(x)
+        }
+        (Dash(x), Has(y, _)) | (Has(y, _), Dash(x)) if x == y => vs(x),
         (HttpApi(p), HttpApi(q)) if p != q => vs(Var::RouteKey),
         (Invoked(p), Invoked(q)) if p != q => Some(vec![
             Separator::Var(Var::AuthorizerRequestId),

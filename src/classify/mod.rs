@@ -211,6 +211,9 @@ fn check(f: &Facts, cfg: &ConfigFacts, c: &Cond) -> Eval {
         Cond::Has(v, t) => var_eval(a, v, |x| {
             x.is_some_and(|x| x.to_ascii_lowercase().contains(&t.to_ascii_lowercase()))
         }),
+        Cond::Lacks(v, t) => var_eval(a, v, |x| {
+            !x.is_some_and(|x| x.to_ascii_lowercase().contains(&t.to_ascii_lowercase()))
+        }),
         Cond::EqStatus(v) => {
             let status = value(a, Var::Status);
             var_eval(a, v, |x| x.is_some() && x == status.as_deref())
@@ -318,6 +321,7 @@ fn in_scope(f: &Facts, cfg: &ConfigFacts, status: Option<i64>, rt: Option<&str>)
         Some(401 | 403 | 429) => true,
         Some(500) => {
             a.int(Var::AuthorizerStatus) == Some(500)
+                || a.get(Var::AuthorizerError).is_some()
                 || f.invocation.is_some_and(|(i, m)| {
                     m.is_exact() && matches!(i.decision, Some(Decision::Error | Decision::Timeout))
                 })
@@ -373,6 +377,7 @@ fn cond_var(c: &Cond) -> Option<Var> {
         | Cond::EqOrDash(v, _)
         | Cond::NotEq(v, _)
         | Cond::Has(v, _)
+        | Cond::Lacks(v, _)
         | Cond::EqStatus(v) => Some(v),
         Cond::MsgHas(_) | Cond::MsgLacks(_) => Some(Var::ErrorMessage),
         Cond::Invoked(_)
@@ -1304,5 +1309,152 @@ mod config_tests {
             vec![Class::AuthorizerIdentityMissing, Class::CognitoUnauthorized]
         );
         assert_eq!(c.phase, Some(Phase::Authorizer));
+    }
+}
+
+#[cfg(test)]
+mod http_api_tests {
+    //! HTTP API (v2) records (FORMATS.md §1.5, §3.2): `routeKey`, non-UUID request ids,
+    //! `$context.authorizer.error`.
+    use super::*;
+    use crate::apiconfig::AuthType;
+    use crate::model::Origin;
+    use crate::records::access::{AccessParser, Parsed};
+    use crate::records::format;
+
+    fn run_with(parser: &mut AccessParser, line: &str, cfg: &ConfigFacts) -> Classification {
+        let Parsed::Record(r) = parser.parse(line, Origin::default()).unwrap() else {
+            panic!("{line}")
+        };
+        classify_with(
+            &Facts {
+                access: &r,
+                invocation: None,
+                authorizer_log_covers: false,
+                exec: None,
+            },
+            cfg,
+        )
+    }
+
+    fn run(line: &str) -> Classification {
+        run_with(&mut AccessParser::new(None), line, &ConfigFacts::default())
+    }
+
+    /// The console's HTTP JSON format plus `errorMessage` and `authorizerError`.
+    fn http(id: &str, route: &str, status: u16, msg: &str, authz: &str) -> String {
+        let method = route.split(' ').next().unwrap_or("GET");
+        format!(
+            r#"{{"requestId":"{id}","ip":"198.51.100.23","requestTime":"03/Nov/2025:09:00:04 +0000","httpMethod":"{method}","routeKey":"{route}","status":"{status}","protocol":"HTTP/1.1","responseLength":"26","errorMessage":"{msg}","authorizerError":"{authz}"}}"#
+        )
+    }
+
+    #[test]
+    fn jwt_classes_from_the_authorizer_error() {
+        let c = run(&http(
+            "Jd2wEh8LoAMEb7Q=",
+            "GET /orders",
+            401,
+            "Unauthorized",
+            "JWT token is expired",
+        ));
+        assert_eq!(c.candidates, vec![Class::JwtUnauthorized], "{c:?}");
+        assert_eq!(c.confidence, Some(Confidence::Medium));
+        let c = run(&http(
+            "Jd2wIiXkIAMEbQw=",
+            "POST /orders",
+            403,
+            "Forbidden",
+            "Insufficient scope",
+        ));
+        assert_eq!(c.candidates, vec![Class::JwtInsufficientScope], "{c:?}");
+        assert_eq!(c.phase, Some(Phase::Authorizer));
+    }
+
+    #[test]
+    fn the_simple_response_deny_is_an_explicit_deny() {
+        let line = http(
+            "Jd2wKgF3oAMEbVg=",
+            "DELETE /orders/{orderId}",
+            403,
+            "Forbidden",
+            "-",
+        );
+        let c = run(&line);
+        assert_eq!(
+            c.candidates,
+            vec![
+                Class::IamUnsigned,
+                Class::AuthorizerExplicitDeny,
+                Class::AuthorizerCachedDeny
+            ]
+        );
+        // A REST record saying `Forbidden` is no authorizer Deny.
+        let rest =
+            r#"{"requestId":"x","status":"403","resourcePath":"/p","error-message":"Forbidden"}"#;
+        assert!(!run(rest)
+            .candidates
+            .contains(&Class::AuthorizerExplicitDeny));
+        // The route's Lambda authorizer does not cache: the explicit Deny.
+        let cfg = ConfigFacts {
+            method_auth_type: Some(AuthType::Custom),
+            authorizer_ttl_s: Some(0),
+            ..Default::default()
+        };
+        let c = run_with(&mut AccessParser::new(None), &line, &cfg);
+        assert_eq!(c.class, Some(Class::AuthorizerExplicitDeny), "{c:?}");
+    }
+
+    #[test]
+    fn an_unknown_route_is_no_denial_and_an_authorizer_500_is() {
+        let c = run(&http("Jd2wQgcWoAMEbxQ=", "-", 404, "Not Found", "-"));
+        assert!(!c.denied, "{c:?}");
+        let c = run(&http(
+            "Jd2wOjmeIAMEbkg=",
+            "DELETE /orders/{orderId}",
+            500,
+            "Internal Server Error",
+            "The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Invalid json in authorizer response",
+        ));
+        assert_eq!(c.class, Some(Class::AuthorizerConfigurationError), "{c:?}");
+        // REST-only classes never fit a record with a route key.
+        let c = run(&http(
+            "Jd2wSiOdIAMEbPg=",
+            "GET /orders",
+            429,
+            "Too Many Requests",
+            "-",
+        ));
+        assert_eq!(c.candidates, vec![Class::Throttled]);
+    }
+
+    #[test]
+    fn the_console_http_clf_format_reads_the_route_key() {
+        // FORMATS.md §3.2: the route key holds a space, so the request part reads
+        // "GET GET /pets HTTP/1.1".
+        let f = format::compile(
+            "http-clf",
+            r#"$context.identity.sourceIp - - [$context.requestTime] "$context.httpMethod $context.routeKey $context.protocol" $context.status $context.responseLength $context.requestId"#,
+        )
+        .unwrap();
+        let mut p = AccessParser::new(Some(std::sync::Arc::new(f)));
+        let line = r#"198.51.100.23 - - [03/Nov/2025:09:00:04 +0000] "GET GET /pets HTTP/1.1" 401 26 Jd2wEh8LoAMEb7Q="#;
+        let Parsed::Record(r) = p.parse(line, Origin::default()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(r.get(Var::RouteKey), Some("GET /pets"));
+        assert_eq!(r.request_id(), "Jd2wEh8LoAMEb7Q=");
+        // With the route's JWT authorizer known, the gateway's 401 is the JWT authorizer's;
+        // CLF cannot tell it from the backend's own 401.
+        let cfg = ConfigFacts {
+            method_auth_type: Some(AuthType::Jwt),
+            ..Default::default()
+        };
+        let c = run_with(&mut p, line, &cfg);
+        assert_eq!(
+            c.candidates,
+            vec![Class::JwtUnauthorized, Class::BackendDenied],
+            "{c:?}"
+        );
     }
 }

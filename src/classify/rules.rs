@@ -28,6 +28,8 @@ pub enum Cond {
     EqStatus(Var),
     /// The variable contains the text, ignoring ASCII case.
     Has(Var, &'static str),
+    /// The variable does not contain the text, ignoring ASCII case (`-` passes).
+    Lacks(Var, &'static str),
     /// `$context.error.message` contains the text.
     MsgHas(&'static str),
     /// `$context.error.message` does not contain the text (`-` passes).
@@ -207,6 +209,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["MISSING_AUTHENTICATION_TOKEN"],
         statuses: &[403],
         conds: &[
+            Dash(AuthorizerError),
             IAM,
             ExecHas(F::MissingAuthenticationToken),
             Invoked(false),
@@ -224,6 +227,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["INVALID_SIGNATURE"],
         statuses: &[403],
         conds: &[
+            Dash(AuthorizerError),
             IAM,
             ExecHas(F::SignatureMismatch),
             Invoked(false),
@@ -243,6 +247,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["EXPIRED_TOKEN"],
         statuses: &[403],
         conds: &[
+            Dash(AuthorizerError),
             IAM,
             ExecHas(F::TokenExpired),
             Invoked(false),
@@ -262,6 +267,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["ACCESS_DENIED", "UNRECOGNIZED_CLIENT", "INVALID_SIGNATURE"],
         statuses: &[403],
         conds: &[
+            Dash(AuthorizerError),
             IAM,
             ExecHas(F::TokenInvalid),
             Invoked(false),
@@ -281,6 +287,7 @@ pub const RULES: &[Rule] = &[
         response_types: ACCESS_DENIED,
         statuses: &[403],
         conds: &[
+            Lacks(AuthorizerError, "scope"),
             LAMBDA,
             ExecHas(F::AuthorizerInvoked),
             ExecHas(F::ClientNotAuthorized),
@@ -300,6 +307,7 @@ pub const RULES: &[Rule] = &[
         response_types: ACCESS_DENIED,
         statuses: &[403],
         conds: &[
+            Lacks(AuthorizerError, "scope"),
             LAMBDA,
             AuthorizerCaches,
             ExecHas(F::StartingAuthorizer),
@@ -338,6 +346,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["UNAUTHORIZED"],
         statuses: &[401],
         conds: &[
+            Lacks(AuthorizerError, "jwt"),
             AuthIn(&[AuthType::Custom, AuthType::CognitoUserPools]),
             ExecHas(F::UnauthorizedRequest),
             ExecLacks(F::AuthorizerInvoked),
@@ -354,6 +363,7 @@ pub const RULES: &[Rule] = &[
         response_types: &["UNAUTHORIZED"],
         statuses: &[401],
         conds: &[
+            Lacks(AuthorizerError, "jwt"),
             LAMBDA,
             ExecHas(F::UnauthorizedRequest),
             ExecHas(F::AuthorizerInvoked),
@@ -440,6 +450,7 @@ pub const RULES: &[Rule] = &[
         response_types: ACCESS_DENIED,
         statuses: &[403],
         conds: &[
+            Dash(AuthorizerError),
             IAM,
             ExecHas(F::UserNotAuthorized),
             ExecLacks(F::ResourcePolicyMessage),

@@ -506,7 +506,25 @@ pub fn match_text<'a>(parts: &[Part], line: &'a str) -> Option<Vec<(Option<Var>,
             }
             Part::Var(v, _) => {
                 let end = match parts.get(i + 1) {
-                    Some(Part::Lit(next)) => pos + find_lit(&line.as_bytes()[pos..], next)?,
+                    Some(Part::Lit(next)) => {
+                        let mut end = pos + find_lit(&line.as_bytes()[pos..], next)?;
+                        // `$context.routeKey` holds a space (`GET /pets`, FORMATS.md §3.2).
+                        let verb = matches!(
+                            &line[pos..end],
+                            "GET"
+                                | "POST"
+                                | "PUT"
+                                | "DELETE"
+                                | "PATCH"
+                                | "HEAD"
+                                | "OPTIONS"
+                                | "ANY"
+                        );
+                        if *v == Some(Var::RouteKey) && next.starts_with(' ') && verb {
+                            end += 1 + find_lit(&line.as_bytes()[end + 1..], next)?;
+                        }
+                        end
+                    }
                     Some(Part::Var(..)) => pos,
                     None => line.len(),
                 };

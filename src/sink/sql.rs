@@ -387,6 +387,10 @@ fn var_test(c: &Cond) -> Option<(Var, String, String)> {
             let h = has(&ascii_lower(col(v)), &t.to_ascii_lowercase());
             (v, h.clone(), format!("NOT {h}"))
         }
+        Cond::Lacks(v, t) => {
+            let h = has(&ascii_lower(col(v)), &t.to_ascii_lowercase());
+            (v, format!("NOT {h}"), h)
+        }
         Cond::EqStatus(v) => {
             let (c, s) = (col(v), col(Var::Status));
             let pair = if is_int_column(c) == is_int_column(s) {
@@ -649,6 +653,7 @@ fn input_columns() -> Vec<String> {
 /// any rule's conditions read.
 fn classifier_vars() -> Vec<Var> {
     let mut vars = vec![
+        Var::AuthorizerError,
         Var::ErrorResponseType,
         Var::Status,
         Var::ResponseLength,
@@ -762,6 +767,7 @@ pub fn classify_sql() -> String {
          WHEN gl_exec AND ({refusal}) THEN true\n      \
          WHEN gl_status IN {scope} THEN true\n      \
          WHEN gl_status = {a500} THEN (COALESCE({astatus} = {a500}, false)\n        \
+         OR {aerror} IS NOT NULL\n        \
          OR (gl_exact AND COALESCE(authorizer_decision IN {errs}, false))\n        \
          OR (NOT gl_rt_known AND COALESCE({len} = {body}, false) AND NOT {body_custom}))\n      \
          ELSE {waf}\n    END AS gl_in_scope\n  FROM (\n{l1}\n  ) AS l1",
@@ -771,6 +777,7 @@ pub fn classify_sql() -> String {
         scope = ints(&SCOPE_STATUSES),
         a500 = AUTHORIZER_500,
         astatus = col(Var::AuthorizerStatus),
+        aerror = col(Var::AuthorizerError),
         errs = decisions(&[Decision::Error, Decision::Timeout]),
         len = col(Var::ResponseLength),
         body = AUTHORIZER_500_BODY,

@@ -448,6 +448,16 @@ fn apply(r: &mut Rng, p: &mut Plan, c: &Cond, violate: bool, status: &str, lacke
             };
             insert(&mut p.values, v, x)
         }
+        Cond::Lacks(v, t) => {
+            let x = if violate {
+                format!("invalid {t}")
+            } else if r.chance(50) {
+                "-".into()
+            } else {
+                random_value(r, v)
+            };
+            insert(&mut p.values, v, x)
+        }
         Cond::EqStatus(v) => {
             let x = if violate {
                 random_value(r, v)
