@@ -240,6 +240,8 @@ pub struct ApiConfig {
     pub responses: Vec<GatewayResponses>,
     /// Stages.
     pub stages: Vec<Stage>,
+    /// Methods by resource path template, for the per-request lookup.
+    by_path: std::collections::HashMap<String, Vec<usize>>,
 }
 
 /// The configuration facts about one request, as the classifier reads them and the `requests`
@@ -614,6 +616,10 @@ impl ApiConfig {
         };
         self.files.push(name.to_string());
         self.kinds.push(kind);
+        self.by_path.clear();
+        for (i, m) in self.methods.iter().enumerate() {
+            self.by_path.entry(m.path.clone()).or_default().push(i);
+        }
         Ok(())
     }
 
@@ -898,11 +904,27 @@ impl ApiConfig {
         };
         let mut files: BTreeSet<usize> = BTreeSet::new();
         // The method: every matching description must agree, else none is used.
-        let methods: Vec<&Method> = self
-            .methods
-            .iter()
-            .filter(|m| api_ok(&m.api_id) && method_matches(m, req))
-            .collect();
+        // A logged template (resource path or route key) is looked up; only the actual path
+        // is matched against every template.
+        let template = match (req.route_key, req.resource_path) {
+            (Some(rk), _) => Some(split_route_key(rk).1),
+            (None, rp) => rp,
+        };
+        let methods: Vec<&Method> = match template {
+            Some(t) => self
+                .by_path
+                .get(t)
+                .into_iter()
+                .flatten()
+                .map(|&i| &self.methods[i])
+                .filter(|m| api_ok(&m.api_id) && method_matches(m, req))
+                .collect(),
+            None => self
+                .methods
+                .iter()
+                .filter(|m| api_ok(&m.api_id) && method_matches(m, req))
+                .collect(),
+        };
         // An exact template beats a route that only matches the actual path or `ANY`.
         let best = methods
             .iter()
