@@ -72,6 +72,9 @@ pub struct AnalyzeOptions {
 /// Default `--memory-limit`: 512 MiB.
 pub const DEFAULT_MEMORY_LIMIT: usize = 512 << 20;
 
+/// Plain access logs larger than twice this are read in chunks of at least this size.
+const CHUNK_MIN_BYTES: u64 = 32 << 20;
+
 /// A worker hands its records to the shard store every this many estimated bytes.
 const BATCH_BYTES: usize = 1 << 20;
 
@@ -470,7 +473,13 @@ impl<'a> FileWork<'a> {
     }
 }
 
-fn process_file(file: &InputFile, opts: &AnalyzeOptions, store: &ShardStore) -> FileResult {
+/// Reads one file, or one record-aligned chunk of a large one.
+fn process_file(
+    file: &InputFile,
+    chunk: Option<&input::Chunk>,
+    opts: &AnalyzeOptions,
+    store: &ShardStore,
+) -> FileResult {
     let path_group = input::log_group_from_path(&file.display).map(Arc::from);
     let mut w = FileWork {
         file,
@@ -484,7 +493,8 @@ fn process_file(file: &InputFile, opts: &AnalyzeOptions, store: &ShardStore) -> 
         store,
         batch: ShardBatch::default(),
         stats: InputStats {
-            files: 1,
+            // A file read in chunks counts once.
+            files: u64::from(chunk.is_none_or(|c| c.start == 0)),
             ..Default::default()
         },
         rejects: Vec::new(),
@@ -493,14 +503,18 @@ fn process_file(file: &InputFile, opts: &AnalyzeOptions, store: &ShardStore) -> 
         lines_ok: 0,
         warned: false,
     };
-    let res = input::read_file(file, opts.container, &mut |frame| match frame {
+    let mut on_frame = |frame: Frame<'_>| match frame {
         Frame::Event(ev) => w.event(&ev),
         Frame::Reject(r) => {
             eprintln!("gatelog: {}", r.detail);
             w.reject(r)
         }
         Frame::Skip { reason, .. } => w.skip(reason),
-    });
+    };
+    let res = match chunk {
+        Some(c) => input::read_chunk(file, c, &mut on_frame),
+        None => input::read_file(file, opts.container, &mut on_frame),
+    };
     match res {
         Ok(fs) => {
             w.stats.bytes_in += fs.bytes_in;
@@ -756,14 +770,40 @@ pub fn analyze(
         .join(format!("spill-{}", opts.run_id));
     let store = ShardStore::new(shard_n, held_budget, spill_dir);
     // `None` once an interrupt stopped the reading: the remaining files are not read.
+    // Work units: whole files, and record-aligned chunks of large plain access logs, so
+    // that one big file does not keep the other threads idle.
+    let threads = pool.current_num_threads();
+    let chunkable = threads > 1 && opts.kind.is_none_or(|k| k == LogKind::Access);
+    let units: Vec<(usize, Option<input::Chunk>)> = pool
+        .install(|| {
+            files
+                .par_iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let chunks = if chunkable {
+                        input::plan_chunks(f, opts.container, threads * 2, CHUNK_MIN_BYTES)
+                    } else {
+                        Vec::new()
+                    };
+                    if chunks.is_empty() {
+                        vec![(i, None)]
+                    } else {
+                        chunks.into_iter().map(|c| (i, Some(c))).collect()
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect();
     let results: Option<Vec<FileResult>> = pool.install(|| {
-        files
+        units
             .par_iter()
-            .map(|f| {
+            .map(|(i, chunk)| {
                 if crate::interrupt::interrupted() {
                     return None;
                 }
-                let r = process_file(f, opts, &store);
+                let r = process_file(&files[*i], chunk.as_ref(), opts, &store);
                 on_file_done(r.stats.bytes_in);
                 Some(r)
             })
@@ -790,13 +830,21 @@ pub fn analyze(
     let mut parts = Vec::new();
     let mut rejects: Vec<Reject> = Vec::new();
     let mut mappings = Vec::new();
-    for (f, r) in files.iter().zip(results) {
+    let mut file_mappings: BTreeMap<usize, BTreeMap<(String, Vec<String>), u64>> =
+        BTreeMap::new();
+    for ((fi, _), r) in units.iter().zip(results) {
         stats.add(&r.stats);
         parts.extend(r.invocations);
         rejects.extend(r.rejects);
-        for ((mapping, ambiguous_keys), n) in r.mappings {
+        let m = file_mappings.entry(*fi).or_default();
+        for (k, n) in r.mappings {
+            *m.entry(k).or_default() += n;
+        }
+    }
+    for (fi, m) in file_mappings {
+        for ((mapping, ambiguous_keys), n) in m {
             mappings.push(MappingUse {
-                source: f.display.clone(),
+                source: files[fi].display.clone(),
                 mapping,
                 records: n,
                 ambiguous_keys,

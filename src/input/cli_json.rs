@@ -375,6 +375,8 @@ mod tests {
             lines: 0,
             events: 0,
             duplicates: 0,
+            base_line: 0,
+            base_offset: 0,
         };
         let mut msgs = Vec::new();
         let mut rejects = Vec::new();

@@ -315,6 +315,8 @@ mod tests {
             lines: 0,
             events: 0,
             duplicates: 0,
+            base_line: 0,
+            base_offset: 0,
         }
     }
 

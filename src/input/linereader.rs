@@ -60,6 +60,14 @@ impl<R: BufRead> LineReader<R> {
         }
     }
 
+    /// Starts the numbering mid-file: the first line read is line `line0 + 1`, at byte
+    /// `offset0` (a chunk of a file read in parallel).
+    pub(crate) fn at(mut self, line0: u64, offset0: u64) -> Self {
+        self.line_no = line0;
+        self.offset = offset0;
+        self
+    }
+
     /// Physical lines read so far.
     pub(crate) fn lines(&self) -> u64 {
         self.line_no

@@ -14,6 +14,7 @@
 //! `firehose` (subscription filter → Firehose → S3, and API Gateway's direct Firehose
 //! records), `tail` (`aws logs tail`), `insights` (Logs Insights CSV and JSON exports).
 
+mod chunks;
 mod cli_json;
 mod decompress;
 mod detect;
@@ -38,6 +39,7 @@ use std::path::PathBuf;
 
 use crate::model::{Event, Origin, Reject, RejectReason};
 
+pub use chunks::{plan_chunks, read_chunk, Chunk};
 pub use detect::detect;
 pub use discover::{discover, log_group_from_path, s3_export_stream_from_path};
 pub use linereader::MAX_LINE_BYTES;
@@ -323,6 +325,8 @@ pub fn read_stream<R: Read>(
         lines: 0,
         events: 0,
         duplicates: 0,
+        base_line: 0,
+        base_offset: 0,
     };
     let mut head = head;
     let result = match kind {
@@ -420,6 +424,10 @@ pub(crate) struct Ctx {
     pub events: u64,
     /// Duplicate events dropped.
     pub duplicates: u64,
+    /// Lines before the part being read (a chunk of a file read in parallel), else 0.
+    pub base_line: u64,
+    /// Byte offset of the part being read, else 0.
+    pub base_offset: u64,
 }
 
 impl Ctx {

@@ -140,7 +140,7 @@ pub(crate) fn frame<R: BufRead>(
     ctx: &mut Ctx,
     on: &mut dyn FnMut(Frame<'_>),
 ) -> io::Result<()> {
-    let mut lr = LineReader::new(r, ctx.file);
+    let mut lr = LineReader::new(r, ctx.file).at(ctx.base_line, ctx.base_offset);
     let group = ctx.path_group.clone();
     let mut pending = Pending::default();
     let result = loop {
