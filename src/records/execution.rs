@@ -234,7 +234,7 @@ impl ExecutionLog {
             return false;
         };
         self.lines += 1;
-        if self.lines % STALE_AFTER_LINES == 0 {
+        if self.lines.is_multiple_of(STALE_AFTER_LINES) {
             let cut = self.lines - STALE_AFTER_LINES;
             let stale: Vec<String> = self
                 .by_id
@@ -291,8 +291,8 @@ impl ExecutionLog {
             || text.starts_with("AuthorizerConfigurationException")
         {
             e.set(Fact::ConfigurationError);
-        } else if text.starts_with("Method completed with status: ") {
-            e.method_status = text[30..].trim().parse().ok();
+        } else if let Some(status) = text.strip_prefix("Method completed with status: ") {
+            e.method_status = status.trim().parse().ok();
         } else if text.starts_with("Successfully completed execution") {
             e.set(Fact::ExecutionCompleted);
         } else if text.starts_with("Starting execution for request")
