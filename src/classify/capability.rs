@@ -123,11 +123,12 @@ fn needs_http_api(c: &Cond) -> bool {
 /// Everything that can tell `a` from `b`.
 pub fn separators(a: &Rule, b: &Rule) -> BTreeSet<Separator> {
     let mut out = BTreeSet::new();
-    let rt_disjoint = !a
+    let shared = a
         .response_types
         .iter()
-        .any(|t| b.response_types.contains(t))
-        && !(a.response_types.is_empty() && b.response_types.is_empty());
+        .any(|t| b.response_types.contains(t));
+    let both_none = a.response_types.is_empty() && b.response_types.is_empty();
+    let rt_disjoint = !(shared || both_none);
     if rt_disjoint {
         out.insert(Separator::Var(Var::ErrorResponseType));
     }

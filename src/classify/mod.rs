@@ -736,9 +736,12 @@ mod tests {
     use crate::model::Origin;
     use crate::records::access::{AccessParser, Parsed};
 
+    /// The troubleshooting format's answer: class and confidence, or none.
+    type Answer = Option<(&'static str, Confidence)>;
+
     /// (request id, class from the enhanced format (high), class and confidence from the
     /// troubleshooting format), from tests/fixtures/samples/EXPECTED.md.
-    const TABLE: &[(&str, &str, Option<(&str, Confidence)>)] = &[
+    const TABLE: &[(&str, &str, Answer)] = &[
         (
             "5ff31b8a-ec05-49b0-aa7c-89f82faca8b1",
             "resource_policy_explicit_deny",
