@@ -42,17 +42,36 @@ fn already_masked(s: &[u8]) -> bool {
     s.is_empty() || s.starts_with(b"[redacted") || s.iter().take(4).all(|c| *c == b'*')
 }
 
+/// Whether `b` contains `eyJ`, or `bearer` or a secret key in any ASCII case: one pass, no
+/// lowercased copy. Every needle starts with `e`, `b`, `a`, `i` or `x`.
+fn may_hold_secret(b: &[u8]) -> bool {
+    let mut i = 0;
+    while i < b.len() {
+        let hit = match b[i] | 0x20 {
+            b'e' => b[i..].starts_with(b"eyJ"),
+            b'b' => starts_with_ignore_case(&b[i..], b"bearer"),
+            b'a' | b'i' | b'x' => SECRET_KEYS
+                .iter()
+                .any(|k| starts_with_ignore_case(&b[i..], k.as_bytes())),
+            _ => false,
+        };
+        if hit {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+fn starts_with_ignore_case(b: &[u8], needle: &[u8]) -> bool {
+    b.len() >= needle.len() && b[..needle.len()].eq_ignore_ascii_case(needle)
+}
+
 /// Returns `s` with every secret replaced by [`MASK`].
 pub fn scrub(s: &str) -> Cow<'_, str> {
     let b = s.as_bytes();
     // Fast path: nothing that could start a secret.
-    let lower = b.to_ascii_lowercase();
-    let may_hold_secret = memchr::memmem::find(b, b"eyJ").is_some()
-        || memchr::memmem::find(&lower, b"bearer").is_some()
-        || SECRET_KEYS
-            .iter()
-            .any(|k| memchr::memmem::find(&lower, k.as_bytes()).is_some());
-    if !may_hold_secret {
+    if !may_hold_secret(b) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
@@ -190,6 +209,46 @@ mod tests {
         // API Gateway's own masks stay readable.
         let r = scrub("Authorization=**********************abc123, X=1");
         assert_eq!(r, "Authorization=**********************abc123, X=1");
+    }
+
+    #[test]
+    fn fast_check_agrees_with_searching_a_lowercased_copy() {
+        let slow = |s: &str| {
+            let lower = s.to_ascii_lowercase();
+            s.contains("eyJ")
+                || lower.contains("bearer")
+                || SECRET_KEYS.iter().any(|k| lower.contains(k))
+        };
+        for s in [
+            "",
+            "Method completed with status: 403",
+            "eyJ",
+            "EYJ",
+            "eyj",
+            "BeArEr x",
+            "beare",
+            "X-API-KEY",
+            "x-api-ke",
+            "Identity.ApiKey=1",
+            "AUTHORIZATIONTOKEN",
+            "myapikey",
+            "authorizatio",
+            "é x-api-key é",
+            "abxie",
+        ] {
+            assert_eq!(may_hold_secret(s.as_bytes()), slow(s), "{s}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_check_agrees_on_any_text(s in "(eyJ|EyJ|bearer|BEARER|x-api-key|X-Api-Key|apikey|apiKEY|authorization|token|identity.apikey|[a-zA-Z .=:é-]){0,12}") {
+            let lower = s.to_ascii_lowercase();
+            let slow = s.contains("eyJ")
+                || lower.contains("bearer")
+                || SECRET_KEYS.iter().any(|k| lower.contains(k));
+            proptest::prop_assert_eq!(may_hold_secret(s.as_bytes()), slow);
+        }
     }
 
     #[test]

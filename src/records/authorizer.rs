@@ -622,7 +622,7 @@ fn json_record_kind(msg: &str) -> Option<LambdaLine> {
 
 /// The bytes after `"key"` + `:` (whitespace allowed), at its first occurrence as a key.
 fn json_key_value<'b>(b: &'b [u8], quoted_key: &[u8]) -> Option<&'b [u8]> {
-    for pos in memmem::find_iter(b, quoted_key) {
+    for pos in find_iter(b, quoted_key) {
         let mut i = pos + quoted_key.len();
         while b.get(i).is_some_and(u8::is_ascii_whitespace) {
             i += 1;
@@ -637,6 +637,54 @@ fn json_key_value<'b>(b: &'b [u8], quoted_key: &[u8]) -> Option<&'b [u8]> {
         return b.get(i..);
     }
     None
+}
+
+/// Searchers for the needles the scanners look for on every line, built once: building a
+/// `memmem` searcher costs more than searching a short line.
+fn find_iter<'h>(hay: &'h [u8], needle: &'h [u8]) -> memmem::FindIter<'h, 'h> {
+    macro_rules! cached {
+        ($($k:expr),* $(,)?) => {{
+            const NEEDLES: &[&[u8]] = &[$($k),*];
+            static FINDERS: std::sync::LazyLock<Vec<memmem::Finder<'static>>> =
+                std::sync::LazyLock::new(|| NEEDLES.iter().map(|n| memmem::Finder::new(*n)).collect());
+            NEEDLES.iter().position(|n| *n == needle).map(|i| &FINDERS[i])
+        }};
+    }
+    let finder = cached!(
+        b"effect",
+        b"Effect",
+        b"isAuthorized",
+        b"decision",
+        b"principalId",
+        b"methodArn",
+        b"routeArn",
+        b"requestContext",
+        b"requestContext.",
+        b"requestContext.requestId",
+        b"requestContext.apiId",
+        b"requestContext.stage",
+        b"requestId",
+        b"apiId",
+        b"stage",
+        b"errorType",
+        b"errorMessage",
+        b"\"type\"",
+        b"\"level\"",
+        b"\"log_level\"",
+        b"\"requestId\"",
+        b"Duration: ",
+        b"Billed Duration: ",
+        b"Memory Size: ",
+        b"Max Memory Used: ",
+        b"Init Duration: ",
+        b"Status: ",
+        b"Error Type: ",
+        b"Phase: ",
+    );
+    match finder {
+        Some(f) => f.find_iter(hay),
+        None => memmem::find_iter(hay, needle),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -694,7 +742,7 @@ fn apply_report_json(acc: &mut Acc, record: &Map<String, Value>) {
 /// token.
 fn report_field<'a>(line: &'a str, label: &str) -> Option<&'a str> {
     let b = line.as_bytes();
-    for pos in memmem::find_iter(b, label.as_bytes()) {
+    for pos in find_iter(b, label.as_bytes()) {
         if pos > 0 && !matches!(b.get(pos - 1), Some(b'\t' | b' ')) {
             continue;
         }
@@ -868,7 +916,10 @@ fn scan_request_context(acc: &mut Acc, text: &str, continuation: bool) {
         }
         None => {
             // Flattened `requestContext.requestId=…` (key=value loggers, Insights fields).
-            if memmem::find(text.as_bytes(), b"requestContext.").is_some() {
+            if find_iter(text.as_bytes(), b"requestContext.")
+                .next()
+                .is_some()
+            {
                 let inv = &mut acc.inv;
                 fill(
                     &mut inv.logged_request_id,
@@ -960,7 +1011,7 @@ enum Quote {
 /// whitespace) and the key's quoting.
 fn key_hits<'t>(text: &'t str, key: &'t str) -> impl Iterator<Item = (usize, Quote)> + 't {
     let b = text.as_bytes();
-    memmem::find_iter(b, key.as_bytes()).filter_map(move |pos| {
+    find_iter(b, key.as_bytes()).filter_map(move |pos| {
         let prev = pos.checked_sub(1).and_then(|i| b.get(i)).copied();
         let quote = match prev {
             Some(b'"') => {
