@@ -750,6 +750,12 @@ pub fn analyze(
     )
     .map_err(PipelineError::Out)?;
     let stale = writer.stale_staging_removed();
+    if writer.restored_partitions() > 0 {
+        eprintln!(
+            "gatelog: put back {} partition(s) of the previous dataset that a killed run had moved aside",
+            writer.restored_partitions()
+        );
+    }
 
     let pool = {
         let mut b = rayon::ThreadPoolBuilder::new();
@@ -830,8 +836,7 @@ pub fn analyze(
     let mut parts = Vec::new();
     let mut rejects: Vec<Reject> = Vec::new();
     let mut mappings = Vec::new();
-    let mut file_mappings: BTreeMap<usize, BTreeMap<(String, Vec<String>), u64>> =
-        BTreeMap::new();
+    let mut file_mappings: BTreeMap<usize, BTreeMap<(String, Vec<String>), u64>> = BTreeMap::new();
     for ((fi, _), r) in units.iter().zip(results) {
         stats.add(&r.stats);
         parts.extend(r.invocations);

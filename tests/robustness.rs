@@ -921,6 +921,11 @@ fn a_kill_between_the_two_renames_of_a_partition_swap_loses_nothing() {
     .unwrap();
     let o = analyze(&[input], &out, &["--quiet"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("put back 1 partition"),
+        "the restore is reported: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(staging_dirs(&out).is_empty());
     let now = partitions(&snapshot(&out));
     assert!(
