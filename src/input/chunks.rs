@@ -15,7 +15,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use super::{
     detect, lines, s3_export, ContainerKind, Ctx, Frame, FrameStats, InputError, InputFile,
 };
-use super::{log_group_from_path, s3_export_stream_from_path, SNIFF_BYTES};
+use super::{log_group_from_path, SNIFF_BYTES};
 
 /// One byte range of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,14 +195,9 @@ pub fn read_chunk(
     let len = chunk.end - chunk.start;
     let r = BufReader::with_capacity(256 << 10, crate::interrupt::guard(f.take(len)));
     let mut ctx = Ctx {
-        file: file.id,
-        path_group: log_group_from_path(&file.display),
-        path_stream: s3_export_stream_from_path(&file.display),
-        lines: 0,
-        events: 0,
-        duplicates: 0,
         base_line: chunk.line0,
         base_offset: chunk.start,
+        ..Ctx::of(file)
     };
     let result = match chunk.kind {
         ContainerKind::S3Export => s3_export::frame(r, &mut ctx, on),

@@ -318,16 +318,7 @@ pub fn read_stream<R: Read>(
     };
     stats.container = kind;
 
-    let mut ctx = Ctx {
-        file: file.id,
-        path_group: log_group_from_path(&file.display),
-        path_stream: s3_export_stream_from_path(&file.display),
-        lines: 0,
-        events: 0,
-        duplicates: 0,
-        base_line: 0,
-        base_offset: 0,
-    };
+    let mut ctx = Ctx::of(file);
     let mut head = head;
     let result = match kind {
         None => head.take_error().map_or(Ok(()), Err),
@@ -431,6 +422,20 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    /// The context of reading `file` from its start.
+    pub(crate) fn of(file: &InputFile) -> Ctx {
+        Ctx {
+            file: file.id,
+            path_group: log_group_from_path(&file.display),
+            path_stream: s3_export_stream_from_path(&file.display),
+            lines: 0,
+            events: 0,
+            duplicates: 0,
+            base_line: 0,
+            base_offset: 0,
+        }
+    }
+
     /// Yields one event and counts it.
     pub(crate) fn emit(&mut self, on: &mut dyn FnMut(Frame<'_>), ev: Event<'_>) {
         self.events += 1;
