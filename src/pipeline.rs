@@ -69,9 +69,6 @@ pub struct AnalyzeOptions {
     pub api_config: Arc<crate::apiconfig::ApiConfig>,
 }
 
-/// Default `--memory-limit`: 512 MiB.
-pub const DEFAULT_MEMORY_LIMIT: usize = 512 << 20;
-
 /// Plain access logs larger than twice this are read in chunks of at least this size.
 const CHUNK_MIN_BYTES: u64 = 32 << 20;
 

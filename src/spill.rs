@@ -153,16 +153,6 @@ impl ShardStore {
         }
     }
 
-    /// Number of shards.
-    pub fn len(&self) -> usize {
-        self.n
-    }
-
-    /// Whether there are no shards (never: at least one).
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
     /// Whether anything went to disk.
     pub fn spilled(&self) -> bool {
         self.spilling.load(Ordering::Relaxed)
@@ -447,14 +437,6 @@ impl ShardData {
         self.mem
     }
 
-    /// Runs `f` over the shard's requests (reading them back when spilled).
-    pub fn with<R>(&self, f: impl FnOnce(&[Request]) -> R) -> Result<R, SpillError> {
-        match &self.file {
-            None => Ok(f(&self.held)),
-            Some(path) => Ok(f(&read_requests(path)?)),
-        }
-    }
-
     /// The shard's requests, owned (the in-memory ones are handed over).
     pub fn take(&mut self) -> Result<Vec<Request>, SpillError> {
         match &self.file {
@@ -597,12 +579,11 @@ mod tests {
 
     fn ids(shards: &Shards) -> Vec<String> {
         let mut v = Vec::new();
-        for s in &shards.shards {
-            s.with(|reqs| {
+        shards
+            .visit(2, |_, reqs| {
                 v.extend(reqs.iter().map(|r| r.access.request_id().to_string()));
             })
             .unwrap();
-        }
         v.sort();
         v
     }
