@@ -134,8 +134,11 @@ pub struct AccessFormats {
     /// For sources whose stage has no format of its own (or is unknown).
     pub default: Option<Arc<Format>>,
     /// `(api id or any, stage)` → format.
-    pub per_stage: Vec<((Option<String>, String), Arc<Format>)>,
+    pub per_stage: Vec<(StageKey, Arc<Format>)>,
 }
+
+/// `(api id, or any api; stage)` a format applies to.
+pub type StageKey = (Option<String>, String);
 
 impl AccessFormats {
     /// Index of the format for a source of `api_stage` (0: the default), and the format.

@@ -178,7 +178,7 @@ fn since_until_and_stage_filters_drop_requests_outside() {
     let input = fixtures().join("access/enhanced.jsonl");
     // The incident runs 14:05:02 to 14:24:21; keep 14:10 to 14:15.
     let o = analyze(
-        &[input.clone()],
+        std::slice::from_ref(&input),
         &out,
         &[
             "--quiet",
@@ -285,7 +285,7 @@ fn access_format_per_stage_from_get_stage_json() {
     let out2 = dir.path().join("out2");
     let per = format!("k3vq8zt1pw/beta={custom}");
     let o = analyze(
-        &[beta.clone()],
+        std::slice::from_ref(&beta),
         &out2,
         &["--quiet", "--access-format", &per],
     );

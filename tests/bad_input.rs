@@ -19,7 +19,7 @@ fn malformed_lines_are_rejected_with_file_and_line_and_the_rest_is_processed() {
     drop(f);
     let out = dir.path().join("out");
     let o = analyze(
-        &[input.clone()],
+        std::slice::from_ref(&input),
         &out,
         &["--quiet", "--max-reject-rate", "1"],
     );
@@ -69,7 +69,11 @@ fn a_directory_with_no_logs_exits_1_unless_allowed() {
     std::fs::create_dir(&input).unwrap();
     std::fs::write(input.join("empty.log"), "").unwrap();
     std::fs::write(input.join("notes.txt"), "hello\nworld\n").unwrap();
-    let o = analyze(&[input.clone()], &dir.path().join("out"), &["--quiet"]);
+    let o = analyze(
+        std::slice::from_ref(&input),
+        &dir.path().join("out"),
+        &["--quiet"],
+    );
     assert_eq!(
         o.status.code(),
         Some(1),

@@ -7,9 +7,16 @@ use std::path::PathBuf;
 
 use crate::util::{analyze, fixtures, get, rows, tmp, Row};
 
+/// A denied request's id, class and troubleshooting answer.
+pub type Denied = (
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static str)>,
+);
+
 /// Denied requests: id, class (enhanced format: high), troubleshooting answer
 /// (class, confidence) or None where EXPECTED.md says undecidable.
-pub const DENIED: &[(&str, &str, Option<(&str, &str)>)] = &[
+pub const DENIED: &[Denied] = &[
     (
         "5ff31b8a-ec05-49b0-aa7c-89f82faca8b1",
         "resource_policy_explicit_deny",
@@ -425,7 +432,7 @@ fn console_clf_csv_and_xml_give_the_same_answers() {
         );
         let m = by_id(&rows(&out, "requests"));
         assert_eq!(m.len(), 40, "{f}");
-        let a: Vec<(String, Option<String>, Option<String>, Option<String>)> = m
+        let a: Vec<RowKey> = m
             .iter()
             .map(|(id, r)| {
                 let g = |k: &str| get(r, k).map(str::to_string);
@@ -543,3 +550,6 @@ fn troubleshooting_plus_execution_log_decides_most_classes_high() {
     assert_eq!(get(r, "denial_class"), Some("authorizer_explicit_deny"));
     assert_eq!(get(r, "sources"), Some("access|execution"));
 }
+
+/// A row's id, class, confidence and candidates, as compared across routes.
+type RowKey = (String, Option<String>, Option<String>, Option<String>);
