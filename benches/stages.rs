@@ -20,8 +20,10 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use gatelog::classify::{classify, Facts};
 use gatelog::generate::Container;
+use gatelog::input::InputFile;
 use gatelog::join::{join, JoinOutput};
 use gatelog::model::{Event, Invocation, Origin, RequestRow};
+use gatelog::pipeline::request_row;
 use gatelog::records::access::{AccessParser, AccessRecord, Parsed};
 use gatelog::records::authorizer::AuthorizerLog;
 use gatelog::records::execution::{ExecFacts, ExecutionLog};
@@ -294,102 +296,18 @@ fn join_classify(c: &mut Criterion) {
     g.finish();
 }
 
-fn s(r: &AccessRecord, v: Var) -> Option<String> {
-    r.get(v).map(str::to_string)
-}
-
-fn i32_of(r: &AccessRecord, v: Var) -> Option<i32> {
-    r.int(v).and_then(|x| i32::try_from(x).ok())
-}
-
-/// The output rows, built the way `pipeline::request_row` builds them (the columns that carry
-/// data in the generated export; the rest keep their defaults).
+/// The output rows, built by `pipeline::request_row` as `analyze` builds them.
 fn rows_of(out: &JoinOutput) -> Vec<RequestRow> {
+    let files = [InputFile {
+        id: 0,
+        path: None,
+        display: "aws/apigateway/ed6jxj1uly/prod/access.log".into(),
+        size: None,
+    }];
+    let api = gatelog::apiconfig::ApiConfig::default();
     out.requests
         .iter()
-        .map(|j| {
-            let a = &j.access;
-            let inv = j.invocation.map(|(i, m)| (&out.invocations[i], m));
-            let c = classify(&Facts {
-                access: a,
-                invocation: inv,
-                authorizer_log_covers: j.authorizer_log_covers,
-                exec: j.exec.as_ref(),
-            });
-            let (request_time_ms, precision) = match a.request_time() {
-                Some((t, p)) => (Some(t), Some(p.to_string())),
-                None => (None, None),
-            };
-            RequestRow {
-                request_id: a.request_id().to_string(),
-                extended_request_id: s(a, Var::ExtendedRequestId),
-                api_id: a.api_id().map(str::to_string),
-                stage: a.stage().map(str::to_string),
-                request_time_ms,
-                request_time_precision: precision,
-                log_time_ms: a.log_time_ms,
-                http_method: s(a, Var::HttpMethod),
-                resource_path: s(a, Var::ResourcePath),
-                path: s(a, Var::Path),
-                protocol: s(a, Var::Protocol),
-                status: i32_of(a, Var::Status),
-                response_length: a.int(Var::ResponseLength),
-                source_ip: s(a, Var::SourceIp),
-                identity_caller: s(a, Var::Caller),
-                identity_user: s(a, Var::User),
-                identity_user_arn: s(a, Var::UserArn),
-                api_key_id: s(a, Var::ApiKeyId),
-                error_message: s(a, Var::ErrorMessage),
-                error_response_type: s(a, Var::ErrorResponseType),
-                authorizer_status: i32_of(a, Var::AuthorizerStatus),
-                authorizer_error: s(a, Var::AuthorizerError),
-                authorizer_latency_ms: i32_of(a, Var::AuthorizerLatency),
-                authorizer_integration_status: i32_of(a, Var::AuthorizerIntegrationStatus),
-                authorizer_integration_latency_ms: i32_of(a, Var::AuthorizerIntegrationLatency),
-                authorizer_request_id: s(a, Var::AuthorizerRequestId),
-                authorizer_principal_id: s(a, Var::AuthorizerPrincipalId),
-                authenticate_status: i32_of(a, Var::AuthenticateStatus),
-                authorize_status: i32_of(a, Var::AuthorizeStatus),
-                authorize_latency_ms: i32_of(a, Var::AuthorizeLatency),
-                waf_status: i32_of(a, Var::WafStatus),
-                waf_latency_ms: i32_of(a, Var::WafLatency),
-                waf_response_code: s(a, Var::WafResponseCode),
-                integration_status: i32_of(a, Var::IntegrationStatus),
-                integration_latency_ms: i32_of(a, Var::IntegrationLatency),
-                integration_request_id: s(a, Var::IntegrationRequestId),
-                response_latency_ms: i32_of(a, Var::ResponseLatency),
-                refused: c.denied && c.refused,
-                denied: c.denied,
-                denial_phase: c.phase.map(|p| p.as_str().to_string()),
-                denial_class: c.class.map(|c| c.as_str().to_string()),
-                candidates: c
-                    .candidates
-                    .iter()
-                    .map(|c| c.as_str().to_string())
-                    .collect(),
-                confidence: c.confidence.map(|c| c.as_str().to_string()),
-                evidence: c.evidence,
-                advice: c.advice,
-                authorizer_lambda_request_id: inv.map(|(i, _)| i.lambda_request_id.clone()),
-                authorizer_decision: inv
-                    .and_then(|(i, _)| i.decision)
-                    .map(|d| d.as_str().to_string()),
-                authorizer_duration_ms: inv.and_then(|(i, _)| i.duration_ms),
-                authorizer_cold_start: inv.map(|(i, _)| i.init_duration_ms.is_some()),
-                authorizer_match_method: inv.map(|(_, m)| m.as_str().to_string()),
-                access_format: Some(a.mapping.to_string()),
-                sources: if inv.is_some() {
-                    vec!["access".into(), "authorizer".into()]
-                } else {
-                    vec!["access".into()]
-                },
-                extra: a.extra.clone(),
-                source_file: "aws/apigateway/ed6jxj1uly/prod/access.log".into(),
-                source_line: a.origin.line as i64,
-                source_offset: a.origin.offset as i64,
-                ..Default::default()
-            }
-        })
+        .map(|j| request_row(j, &out.invocations, &files, &api))
         .collect()
 }
 

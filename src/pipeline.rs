@@ -571,8 +571,9 @@ fn access_vars(known: crate::records::vars::VarSet) -> Arc<[String]> {
     })
 }
 
-/// Builds the output row of one joined, classified request.
-fn request_row(
+/// Builds the output row of one joined, classified request (`files`: the run's inputs, which
+/// name the row's source file; `api`: what `--api-config` said).
+pub fn request_row(
     j: &join::Joined,
     invocations: &[Invocation],
     files: &[InputFile],
