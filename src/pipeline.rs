@@ -882,16 +882,22 @@ pub fn analyze(
     let (t_write, produced) = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<RequestRow>, bool)>(0);
         let writer_ref = &mut writer;
+        let pool_ref = &pool;
         let handle = scope.spawn(move || -> Result<f64, PipelineError> {
             let mut t = 0.0;
             for (rows, more) in rx {
                 let t3 = Instant::now();
-                writer_ref.write_requests(rows.iter())?;
-                if more {
-                    // More groups follow: end the row groups so the writers hold nothing back.
-                    writer_ref.flush_row_groups()?;
-                }
-                drop(rows);
+                // Columns are encoded in parallel on the run's pool.
+                pool_ref.install(|| -> Result<(), PipelineError> {
+                    writer_ref.write_requests(rows.iter())?;
+                    if more {
+                        // More groups follow: end the row groups so the writers hold nothing
+                        // back.
+                        writer_ref.flush_row_groups()?;
+                    }
+                    Ok(())
+                })?;
+                pool_ref.install(|| rows.into_par_iter().for_each(drop));
                 t += t3.elapsed().as_secs_f64();
             }
             Ok(t)
@@ -906,9 +912,16 @@ pub fn analyze(
                     mem += shards.shards[end].mem();
                     end += 1;
                 }
-                let mut requests = Vec::new();
-                for (si, sh) in shards.shards[s..end].iter_mut().enumerate() {
-                    for (i, r) in sh.take()?.into_iter().enumerate() {
+                // The group's shards are read back (and their records decoded) in parallel.
+                let taken = pool.install(|| {
+                    shards.shards[s..end]
+                        .par_iter_mut()
+                        .map(|sh| sh.take())
+                        .collect::<Result<Vec<_>, _>>()
+                })?;
+                let mut requests = Vec::with_capacity(taken.iter().map(Vec::len).sum());
+                for (si, reqs) in taken.into_iter().enumerate() {
+                    for (i, r) in reqs.into_iter().enumerate() {
                         let j = linker.joined((s + si) as u32, i, r);
                         if opts.filter.keeps(&j.access) {
                             requests.push(j);
@@ -919,30 +932,54 @@ pub fn analyze(
                     }
                 }
                 s = end;
-                // Sorting the joined requests by a key computed once is far cheaper than
-                // sorting the wide rows.
-                requests.sort_by_cached_key(|j| {
-                    let a = &j.access;
-                    let t = a.request_time().map(|(t, _)| t);
-                    (
-                        day_key(t.or(a.log_time_ms)),
-                        t,
-                        a.request_id().to_string(),
-                        a.origin.file,
-                        a.origin.line,
-                    )
+                // Sorted by a key computed once per request (borrowing the id), in parallel;
+                // the key ends in the request's provenance, so the order is total.
+                let order: Vec<usize> = pool.install(|| {
+                    let mut keys: Vec<_> = requests
+                        .par_iter()
+                        .enumerate()
+                        .map(|(i, j)| {
+                            let a = &j.access;
+                            let t = a.request_time().map(|(t, _)| t);
+                            (
+                                day_key(t.or(a.log_time_ms)),
+                                t,
+                                a.request_id(),
+                                a.origin.file,
+                                a.origin.line,
+                                i,
+                            )
+                        })
+                        .collect();
+                    keys.par_sort_unstable();
+                    keys.into_iter().map(|k| k.5).collect()
                 });
                 let invocations = linker.invocations();
                 let rows: Vec<RequestRow> = pool.install(|| {
-                    requests
+                    order
                         .par_iter()
-                        .map(|j| request_row(j, invocations, &files, &opts.api_config))
+                        .map(|&i| request_row(&requests[i], invocations, &files, &opts.api_config))
                         .collect()
                 });
-                drop(requests);
-                for r in &rows {
-                    tally.add(r);
-                }
+                // Counted in parallel: tallies of parts merge into the tally of the whole.
+                let part = pool.install(|| {
+                    rayon::join(
+                        || requests.into_par_iter().for_each(drop),
+                        || {
+                            rows.par_iter()
+                                .fold(RowTally::default, |mut t, r| {
+                                    t.add(r);
+                                    t
+                                })
+                                .reduce(RowTally::default, |mut a, b| {
+                                    a.merge(b);
+                                    a
+                                })
+                        },
+                    )
+                    .1
+                });
+                tally.merge(part);
                 t_classify += t2.elapsed().as_secs_f64();
                 if tx.send((rows, s < shards.shards.len())).is_err() {
                     // The writer stopped on an error, which its result carries.
@@ -1021,7 +1058,7 @@ pub fn analyze(
     summary.count_invocations(&inv_rows, linked.duplicate_invocations);
 
     let t3 = Instant::now();
-    writer.write_invocations(inv_rows.iter())?;
+    pool.install(|| writer.write_invocations(inv_rows.iter()))?;
     rejects.sort_by_key(|r| r.origin);
     let mut per_reason: BTreeMap<RejectReason, usize> = BTreeMap::new();
     let mut nd = String::new();
@@ -1081,7 +1118,7 @@ pub fn analyze(
     });
     // The last point where stopping leaves the previous dataset untouched.
     crate::interrupt::check()?;
-    let report = writer.commit(&manifest)?;
+    let report = pool.install(|| writer.commit(&manifest))?;
     let written = report.written_paths();
     Ok(AnalyzeOutcome {
         summary,

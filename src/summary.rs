@@ -379,6 +379,12 @@ impl Span {
             self.last = Some(self.last.map_or(t, |l| l.max(t)));
         }
     }
+
+    fn merge(&mut self, o: Span) {
+        self.n += o.n;
+        self.first = self.first.into_iter().chain(o.first).min();
+        self.last = self.last.into_iter().chain(o.last).max();
+    }
 }
 
 /// A hash map keyed by values borrowed from the rows, with [`FxHasher`]: counting is most of
@@ -455,6 +461,20 @@ fn nonempty(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|v| !v.is_empty() && *v != "-")
 }
 
+/// Adds `from`'s counts to `into`.
+fn add_map<K: std::hash::Hash + Eq>(into: &mut Map<K, u64>, from: Map<K, u64>) {
+    for (k, n) in from {
+        *into.entry(k).or_default() += n;
+    }
+}
+
+/// Adds `from`'s counts to `into`.
+fn add_btree<K: Ord>(into: &mut BTreeMap<K, u64>, from: BTreeMap<K, u64>) {
+    for (k, n) in from {
+        *into.entry(k).or_default() += n;
+    }
+}
+
 impl Tops {
     fn add(&mut self, r: &RequestRow) {
         bump(
@@ -468,6 +488,14 @@ impl Tops {
         );
         bump(&mut self.principal_id, r.authorizer_principal_id.as_deref());
         bump(&mut self.api_key_id, r.api_key_id.as_deref());
+    }
+
+    fn merge(&mut self, o: Tops) {
+        add_map(&mut self.paths, o.paths);
+        add_map(&mut self.source_ip, o.source_ip);
+        add_map(&mut self.caller, o.caller);
+        add_map(&mut self.principal_id, o.principal_id);
+        add_map(&mut self.api_key_id, o.api_key_id);
     }
 
     fn paths(&self) -> Vec<TopValue> {
@@ -517,6 +545,14 @@ impl Examples {
         self.0.truncate(EXAMPLES);
     }
 
+    /// Keeps the smallest of both: the same as offering `o`'s rows here.
+    fn merge(&mut self, o: Examples) {
+        self.0.extend(o.0);
+        if self.0.len() >= 8 * EXAMPLES {
+            self.settle();
+        }
+    }
+
     fn finish(mut self) -> Vec<String> {
         self.settle();
         self.0.into_iter().map(|(_, _, id)| id).collect()
@@ -536,6 +572,17 @@ struct ClassAcc {
     tops: Tops,
     /// Requests of the class per minute, for the time series.
     minutes: Minutes,
+}
+
+impl ClassAcc {
+    fn merge(&mut self, o: ClassAcc) {
+        self.line.count += o.line.count;
+        add_btree(&mut self.line.confidence, o.line.confidence);
+        self.span.merge(o.span);
+        self.examples.merge(o.examples);
+        self.tops.merge(o.tops);
+        add_btree(&mut self.minutes, o.minutes);
+    }
 }
 
 /// Bucket width for a span, with its label.
@@ -708,6 +755,33 @@ impl RowTally {
         for a in &r.advice {
             *self.advice.entry(a.clone()).or_default() += 1;
         }
+    }
+
+    /// Counts `o`'s rows too: tallies of parts of the rows, merged in any order, equal the
+    /// tally of all of them.
+    pub fn merge(&mut self, o: RowTally) {
+        self.requests += o.requests;
+        self.denied += o.denied;
+        self.refused += o.refused;
+        for (k, acc) in o.classes {
+            match self.classes.get_mut(&k) {
+                Some(e) => e.merge(acc),
+                None => {
+                    self.classes.insert(k, acc);
+                }
+            }
+        }
+        add_map(&mut self.by_status, o.by_status);
+        add_map(&mut self.advice, o.advice);
+        self.untimed_denied += o.untimed_denied;
+        self.all.merge(o.all);
+        self.span.merge(o.span);
+        add_btree(&mut self.minutes, o.minutes);
+        for (k, sp) in o.coverage {
+            self.coverage.entry(k).or_default().merge(sp);
+        }
+        self.cache_basis += o.cache_basis;
+        self.cache_hits += o.cache_hits;
     }
 
     /// Writes the counts into `summary`.
@@ -1086,6 +1160,44 @@ mod tests {
             source_file: "l.log".into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn tallies_of_parts_merge_into_the_tally_of_the_whole() {
+        let classes = [Some("waf_block"), Some("api_key_missing"), None];
+        let rows: Vec<RequestRow> = (0..200)
+            .map(|i| {
+                let t = (i % 7 != 0).then_some(T0 + (i as i64 % 37) * 61_000);
+                let mut r = denied(&format!("req-{i:03}"), t, classes[i % 3]);
+                r.denied = i % 5 != 0;
+                r.source_ip = Some(format!("198.51.100.{}", i % 11));
+                r.resource_path = Some(format!("/p{}", i % 4));
+                r.source_file = format!("f{}.log", i % 2);
+                r.advice = vec![format!("advice {}", i % 3)];
+                r.authorizer_status = Some(200);
+                r.authorizer_request_id = (i % 2 == 0).then(|| "x".into());
+                r
+            })
+            .collect();
+        let mut whole = Summary::default();
+        whole.count_rows(&rows);
+        // Parts merged in another order than the rows came in.
+        let part = |range: std::ops::Range<usize>| {
+            let mut t = RowTally::default();
+            rows[range].iter().for_each(|r| t.add(r));
+            t
+        };
+        let mut merged = part(150..200);
+        merged.merge(part(0..60));
+        merged.merge(RowTally::default());
+        merged.merge(part(60..150));
+        let mut from_parts = Summary::default();
+        merged.finish(&mut from_parts);
+        assert_eq!(
+            serde_json::to_value(&whole).unwrap(),
+            serde_json::to_value(&from_parts).unwrap()
+        );
+        assert!(whole.by_class.iter().all(|c| !c.examples.is_empty()));
     }
 
     #[test]

@@ -21,11 +21,11 @@ use std::path::{Path, PathBuf};
 use arrow_array::{BooleanArray, RecordBatch};
 use arrow_schema::ArrowError;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ArrowWriter;
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 use serde_json::{json, Value};
 
+use super::column_writer::ColumnParallelWriter;
 use crate::model::{InvocationRow, RequestRow};
 use crate::sink::parquet::{self as pq, Compression, Table, SCHEMA_VERSION};
 
@@ -424,7 +424,7 @@ struct OpenPart {
     partition: usize,
     name: String,
     path: PathBuf,
-    writer: ArrowWriter<File>,
+    writer: ColumnParallelWriter<File>,
     rows: u64,
 }
 
@@ -1136,12 +1136,13 @@ impl DatasetWriter {
         let path = dir.join(&name);
         let file = File::create_new(&path).map_err(io_err("create", &path))?;
         let props = self.props[table_index(table)].clone();
-        let writer = ArrowWriter::try_new(file, table.schema(), Some(props)).map_err(|source| {
-            SinkError::Parquet {
-                path: path.clone(),
-                source,
-            }
-        })?;
+        let writer =
+            ColumnParallelWriter::try_new(file, table.schema(), props).map_err(|source| {
+                SinkError::Parquet {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
         Ok(OpenPart {
             table,
             day: None,
