@@ -80,12 +80,13 @@ const BATCH_BYTES: usize = 1 << 20;
 const RECORD_MEM_PER_INPUT_BYTE: f64 = 2.0;
 const ROW_MEM_PER_RECORD_MEM: f64 = 2.5;
 
-/// How the memory budget is shared: records held while parsing (40 %), and two groups of
-/// shards (20 % each), one being classified while the other is written.
-fn budgets(limit: usize) -> (usize, usize) {
+/// How the memory budget is shared: records held while parsing (40 %), two groups of
+/// shards (20 % each), one being classified while the other is written, and the row groups
+/// the Parquet writers fill (10 %).
+fn budgets(limit: usize) -> (usize, usize, usize) {
     let held = limit / 5 * 2;
     let group = ((limit as f64 * 0.2) / (1.0 + ROW_MEM_PER_RECORD_MEM)) as usize;
-    (held, group.max(1 << 20))
+    (held, group.max(1 << 20), (limit / 10).max(4 << 20))
 }
 
 /// Number of hash shards: enough that one shard of the expected input fits in a group.
@@ -102,7 +103,7 @@ fn shard_count(files: &[InputFile], limit: usize) -> usize {
             }
         })
         .sum();
-    let (_, group) = budgets(limit);
+    let (_, group, _) = budgets(limit);
     let need = (bytes * RECORD_MEM_PER_INPUT_BYTE / group as f64).ceil() as usize;
     need.min(1 << 20).next_power_of_two().clamp(16, 1024)
 }
@@ -769,7 +770,7 @@ pub fn analyze(
         })?
     };
     let shard_n = shard_count(&files, opts.memory_limit);
-    let (held_budget, group_budget) = budgets(opts.memory_limit);
+    let (held_budget, group_budget, writer_budget) = budgets(opts.memory_limit);
     let spill_dir = opts
         .spill_dir
         .clone()
@@ -891,9 +892,9 @@ pub fn analyze(
                 pool_ref.install(|| -> Result<(), PipelineError> {
                     writer_ref.write_requests(rows.iter())?;
                     if more {
-                        // More groups follow: end the row groups so the writers hold nothing
-                        // back.
-                        writer_ref.flush_row_groups()?;
+                        // More groups follow: the writers' row groups stay within their
+                        // share of the memory limit.
+                        writer_ref.flush_row_groups(writer_budget)?;
                     }
                     Ok(())
                 })?;

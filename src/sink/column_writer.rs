@@ -83,13 +83,13 @@ impl<W: Write + Send> ColumnParallelWriter<W> {
             // Rows that still fit: the row cap, and (once something is buffered) the byte cap
             // at the average row size so far.
             let mut take = remaining.num_rows().min(self.max_rows - ip.rows);
-            if ip.rows > 0 {
+            if let Some(avg) = ip.estimated_bytes().checked_div(ip.rows) {
                 let bytes = ip.estimated_bytes();
                 if bytes >= self.max_bytes {
                     self.flush()?;
                     continue;
                 }
-                let per_row = (bytes / ip.rows).max(1);
+                let per_row = avg.max(1);
                 let fit = (self.max_bytes - bytes) / per_row;
                 if fit == 0 {
                     self.flush()?;
@@ -123,6 +123,14 @@ impl<W: Write + Send> ColumnParallelWriter<W> {
         }
         rg.close()?;
         Ok(())
+    }
+
+    /// Estimated bytes the row group being filled holds in memory (encoded pages and values
+    /// not yet encoded).
+    pub fn memory_size(&self) -> usize {
+        self.in_progress.as_ref().map_or(0, |ip| {
+            ip.writers.iter().map(ArrowColumnWriter::memory_size).sum()
+        })
     }
 
     /// Ends the last row group and writes the footer.

@@ -1087,14 +1087,30 @@ impl DatasetWriter {
         Ok(())
     }
 
-    /// Ends the row group of every open part file, releasing what the Parquet writers buffer:
-    /// for runs written in several groups, whose memory must not grow with the input.
-    pub fn flush_row_groups(&mut self) -> Result<(), SinkError> {
-        for o in &mut self.open {
+    /// Ends the row groups of open part files, the largest first, until what their Parquet
+    /// writers hold is at most `budget` bytes: for runs written in several groups, whose
+    /// memory must not grow with the input. Row groups stay as large as the budget allows
+    /// (ending every row group at every group would leave files of many small row groups,
+    /// slow to write and to scan).
+    pub fn flush_row_groups(&mut self, budget: usize) -> Result<(), SinkError> {
+        let mut sizes: Vec<(usize, usize)> = self
+            .open
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.writer.memory_size(), i))
+            .collect();
+        let mut held: usize = sizes.iter().map(|s| s.0).sum();
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        for (size, i) in sizes {
+            if held <= budget {
+                break;
+            }
+            let o = &mut self.open[i];
             o.writer.flush().map_err(|source| SinkError::Parquet {
                 path: o.path.clone(),
                 source,
             })?;
+            held -= size;
         }
         Ok(())
     }
@@ -1766,6 +1782,44 @@ mod tests {
         let p = out.join("requests/dt=2024-01-31");
         assert_eq!(names(&p).len(), 5);
         assert_eq!(ids(&p).len(), 13);
+    }
+
+    #[test]
+    fn row_groups_end_between_groups_only_past_the_writer_budget() {
+        let row_groups = |budget: usize| {
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().join("out");
+            let mut w = DatasetWriter::create(&out, opts("rg")).unwrap();
+            for g in 0..4i64 {
+                let rows: Vec<RequestRow> = (0..50)
+                    .flat_map(|i| {
+                        let id = format!("g{g}-{i:02}");
+                        [
+                            req(&id, Some(DAY1 + g * 100 + i)),
+                            req(&id, Some(DAY2 + g * 100 + i)),
+                        ]
+                    })
+                    .collect();
+                let mut rows = rows;
+                rows.sort_by_key(|r| r.request_time_ms);
+                w.write_requests(rows.iter()).unwrap();
+                w.flush_row_groups(budget).unwrap();
+            }
+            w.commit(&json!({})).unwrap();
+            ["dt=2024-01-31", "dt=2024-02-01"].map(|dt| {
+                let f =
+                    File::open(out.join("requests").join(dt).join("part-00000.parquet")).unwrap();
+                let b = ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
+                (
+                    b.metadata().num_row_groups(),
+                    b.metadata().file_metadata().num_rows(),
+                )
+            })
+        };
+        // Within budget: each partition is one row group of all four groups' rows.
+        assert_eq!(row_groups(64 << 20), [(1, 200), (1, 200)]);
+        // No budget: every group ends every open row group.
+        assert_eq!(row_groups(0), [(4, 200), (4, 200)]);
     }
 
     #[test]
