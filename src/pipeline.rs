@@ -860,11 +860,12 @@ pub fn analyze(
     }
     // The grace hash join: every shard deduplicated, then linked to the invocations shard by
     // shard; the linker's state grows with the invocations only.
-    let mut shards = pool.install(|| store.finish())?;
-    crate::interrupt::check()?;
+    // The exact links are made as each shard is deduplicated, while it is in memory.
     let mut linker = Linker::new(parts);
+    let mut shards =
+        pool.install(|| store.finish_visiting(|s, reqs| linker.link_exact(s, reqs)))?;
+    crate::interrupt::check()?;
     let window = pool.current_num_threads();
-    pool.install(|| shards.visit(window, |s, reqs| linker.link_exact(s, reqs)))?;
     if linker.needs_inference() {
         pool.install(|| shards.visit(window, |s, reqs| linker.count_inferred(s, reqs)))?;
     }

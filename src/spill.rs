@@ -296,7 +296,17 @@ impl ShardStore {
 
     /// Ends the parsing: writes what is pending and deduplicates every shard, in parallel,
     /// into [`Request`]s. Returns the shards and the duplicate counts.
-    pub fn finish(mut self) -> Result<Shards, SpillError> {
+    pub fn finish(self) -> Result<Shards, SpillError> {
+        self.finish_visiting(|_, _| {})
+    }
+
+    /// [`ShardStore::finish`], calling `f` on every deduplicated shard in shard order while
+    /// it is still in memory (as [`Shards::visit`] would, without reading it back). Shards
+    /// are deduplicated a window of as many as the pool has threads at a time.
+    pub fn finish_visiting(
+        mut self,
+        mut f: impl FnMut(u32, &[Request]),
+    ) -> Result<Shards, SpillError> {
         if let Some(e) = self.take_error() {
             return Err(e);
         }
@@ -308,96 +318,119 @@ impl ShardStore {
             .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
             .collect();
         use rayon::prelude::*;
-        let done: Vec<Result<(ShardData, u64, u64), SpillError>> = shards
-            .into_par_iter()
-            .enumerate()
-            .map(|(s, mut sh)| {
-                let path = dir.join(format!("shard-{s:05}.bin"));
-                let (mut access, mut exec) =
-                    (std::mem::take(&mut sh.access), std::mem::take(&mut sh.exec));
-                if sh.spilled > 0 || !sh.pending.is_empty() {
-                    let mut bytes = Vec::new();
-                    if sh.spilled > 0 {
-                        File::open(&path)
-                            .and_then(|f| BufReader::new(f).read_to_end(&mut bytes))
-                            .map_err(|e| SpillError::Read {
-                                path: path.clone(),
-                                detail: e.to_string(),
-                            })?;
-                    }
-                    bytes.extend_from_slice(&sh.pending);
-                    for item in frames::<Item>(&bytes, &path) {
-                        match item? {
-                            Item::Access(r) => access.push(r),
-                            Item::Exec(id, f) => exec.push((id, f)),
-                        }
-                    }
-                }
-                let d = crate::join::dedupe(access, exec);
-                let data = if spilled {
-                    // Written back deduplicated: the join reads each shard several times.
-                    let mut w = BufWriter::new(File::create(&path).map_err(|source| {
-                        SpillError::Write {
-                            path: path.clone(),
-                            source,
-                        }
-                    })?);
-                    let mut buf = Vec::new();
-                    let mut mem = 0usize;
-                    for r in &d.requests {
-                        buf.clear();
-                        frame(&mut buf, r);
-                        mem += record_mem(&r.access) + 2 * std::mem::size_of::<ExecFacts>();
-                        w.write_all(&buf).map_err(|source| SpillError::Write {
-                            path: path.clone(),
-                            source,
-                        })?;
-                    }
-                    w.flush().map_err(|source| SpillError::Write {
-                        path: path.clone(),
-                        source,
-                    })?;
-                    ShardData {
-                        held: Vec::new(),
-                        file: Some(path),
-                        len: d.requests.len(),
-                        mem,
-                    }
-                } else {
-                    let mem = d
-                        .requests
-                        .iter()
-                        .map(|r| record_mem(&r.access) + 2 * std::mem::size_of::<ExecFacts>())
-                        .sum();
-                    ShardData {
-                        len: d.requests.len(),
-                        held: d.requests,
-                        file: None,
-                        mem,
-                    }
-                };
-                Ok((data, d.duplicate_records, d.conflicting_duplicate_ids))
-            })
-            .collect();
+        let window = rayon::current_num_threads().max(1);
+        let mut shards = shards.into_iter().enumerate();
         let mut out = Shards {
             shards: Vec::with_capacity(n),
             duplicate_records: 0,
             conflicting_duplicate_ids: 0,
             dir: spilled.then(|| dir.clone()),
         };
-        for r in done {
-            let (data, dups, conflicts) = match r {
-                Ok(x) => x,
-                Err(e) => {
-                    if spilled {
-                        let _ = std::fs::remove_dir_all(&dir);
+        loop {
+            let chunk: Vec<(usize, Shard)> = shards.by_ref().take(window).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let done: Vec<Result<Deduped, SpillError>> = chunk
+                .into_par_iter()
+                .map(|(s, mut sh)| {
+                    let path = dir.join(format!("shard-{s:05}.bin"));
+                    let (mut access, mut exec) =
+                        (std::mem::take(&mut sh.access), std::mem::take(&mut sh.exec));
+                    if sh.spilled > 0 || !sh.pending.is_empty() {
+                        let mut bytes = Vec::new();
+                        if sh.spilled > 0 {
+                            File::open(&path)
+                                .and_then(|f| BufReader::new(f).read_to_end(&mut bytes))
+                                .map_err(|e| SpillError::Read {
+                                    path: path.clone(),
+                                    detail: e.to_string(),
+                                })?;
+                        }
+                        bytes.extend_from_slice(&sh.pending);
+                        for item in frames::<Item>(&bytes, &path) {
+                            match item? {
+                                Item::Access(r) => access.push(r),
+                                Item::Exec(id, f) => exec.push((id, f)),
+                            }
+                        }
                     }
-                    return Err(e);
+                    let d = crate::join::dedupe(access, exec);
+                    let data = if spilled {
+                        // Written back deduplicated: the join reads each shard several times.
+                        let mut w = BufWriter::new(File::create(&path).map_err(|source| {
+                            SpillError::Write {
+                                path: path.clone(),
+                                source,
+                            }
+                        })?);
+                        let mut buf = Vec::new();
+                        let mut mem = 0usize;
+                        for r in &d.requests {
+                            buf.clear();
+                            frame(&mut buf, r);
+                            mem += record_mem(&r.access) + 2 * std::mem::size_of::<ExecFacts>();
+                            w.write_all(&buf).map_err(|source| SpillError::Write {
+                                path: path.clone(),
+                                source,
+                            })?;
+                        }
+                        w.flush().map_err(|source| SpillError::Write {
+                            path: path.clone(),
+                            source,
+                        })?;
+                        let data = ShardData {
+                            held: Vec::new(),
+                            file: Some(path),
+                            len: d.requests.len(),
+                            mem,
+                        };
+                        return Ok((
+                            data,
+                            d.duplicate_records,
+                            d.conflicting_duplicate_ids,
+                            d.requests,
+                        ));
+                    } else {
+                        let mem = d
+                            .requests
+                            .iter()
+                            .map(|r| record_mem(&r.access) + 2 * std::mem::size_of::<ExecFacts>())
+                            .sum();
+                        ShardData {
+                            len: d.requests.len(),
+                            held: d.requests,
+                            file: None,
+                            mem,
+                        }
+                    };
+                    Ok((
+                        data,
+                        d.duplicate_records,
+                        d.conflicting_duplicate_ids,
+                        Vec::new(),
+                    ))
+                })
+                .collect();
+            for r in done {
+                let (data, dups, conflicts, spilled_requests) = match r {
+                    Ok(x) => x,
+                    Err(e) => {
+                        if spilled {
+                            let _ = std::fs::remove_dir_all(&dir);
+                        }
+                        return Err(e);
+                    }
+                };
+                let s = out.shards.len() as u32;
+                match &data.file {
+                    None => f(s, &data.held),
+                    Some(_) => f(s, &spilled_requests),
                 }
-            };
-            out.duplicate_records += dups;
-            out.conflicting_duplicate_ids += conflicts;
-            out.shards.push(data);
+                out.duplicate_records += dups;
+                out.conflicting_duplicate_ids += conflicts;
+                out.shards.push(data);
+            }
         }
         Ok(out)
     }
@@ -412,6 +445,10 @@ impl Drop for ShardStore {
         }
     }
 }
+
+/// A shard after deduplication: its data, its duplicate and conflict counts, and (for a
+/// spilled shard) its requests, visited once before they are dropped.
+type Deduped = (ShardData, u64, u64, Vec<Request>);
 
 /// One deduplicated shard: in memory, or in its file.
 pub struct ShardData {
@@ -620,6 +657,51 @@ mod tests {
         assert_eq!(disk.duplicate_records, 167);
         drop(disk);
         assert!(!tmp.path().join("b").exists(), "spill files removed");
+    }
+
+    #[test]
+    fn finishing_visits_each_shard_once_in_order_as_a_visit_would() {
+        for budget in [usize::MAX, 10_000] {
+            let tmp = tempfile::tempdir().unwrap();
+            let store = ShardStore::new(8, budget, tmp.path().join("s"));
+            let mut b = ShardBatch::default();
+            for i in 0..300u64 {
+                b.access(&store, rec(&format!("id-{i:04}"), i + 1));
+                if b.mem() > 20_000 {
+                    store.add(&mut b);
+                }
+            }
+            store.add(&mut b);
+            assert_eq!(store.spilled(), budget != usize::MAX);
+            let mut seen: Vec<(u32, Vec<String>)> = Vec::new();
+            let shards = store
+                .finish_visiting(|s, reqs| {
+                    seen.push((
+                        s,
+                        reqs.iter()
+                            .map(|r| r.access.request_id().to_string())
+                            .collect(),
+                    ))
+                })
+                .unwrap();
+            let mut again: Vec<(u32, Vec<String>)> = Vec::new();
+            shards
+                .visit(3, |s, reqs| {
+                    again.push((
+                        s,
+                        reqs.iter()
+                            .map(|r| r.access.request_id().to_string())
+                            .collect(),
+                    ))
+                })
+                .unwrap();
+            assert_eq!(seen, again);
+            assert_eq!(
+                seen.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+                (0..8).collect::<Vec<_>>()
+            );
+            assert_eq!(seen.iter().map(|(_, v)| v.len()).sum::<usize>(), 300);
+        }
     }
 
     #[test]
