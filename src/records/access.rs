@@ -46,6 +46,7 @@ pub struct AccessRecord {
     /// Keys no known variable explains, with their (redacted) values.
     pub extra: Vec<(String, String)>,
     /// Name of the mapping the record was read with.
+    #[serde(deserialize_with = "interned::name")]
     pub mapping: Arc<str>,
     /// Keys whose meaning was ambiguous and left unmapped.
     pub ambiguous: Vec<String>,
@@ -54,9 +55,73 @@ pub struct AccessRecord {
     /// CloudWatch event time.
     pub log_time_ms: Option<i64>,
     /// api id / stage from the log group, when the record itself lacks them.
+    #[serde(deserialize_with = "interned::pair")]
     pub group_api: Option<(Arc<str>, Arc<str>)>,
     /// Where the record is.
     pub origin: Origin,
+}
+
+/// Names a run repeats on every record (its mapping, the API id and stage of its log group),
+/// shared when records are read back from a spill file: a lookup instead of an allocation.
+mod interned {
+    use std::cell::RefCell;
+    use std::collections::HashSet;
+    use std::fmt;
+    use std::sync::Arc;
+
+    use serde::de::{Deserializer, Visitor};
+    use serde::Deserialize;
+
+    /// Distinct names kept per thread; past this the set starts over (names stay correct,
+    /// only sharing is lost).
+    const MAX_NAMES: usize = 4096;
+
+    fn intern(s: &str) -> Arc<str> {
+        thread_local! {
+            static NAMES: RefCell<HashSet<Arc<str>>> = RefCell::new(HashSet::new());
+        }
+        NAMES.with(|n| {
+            let mut n = n.borrow_mut();
+            if let Some(a) = n.get(s) {
+                return a.clone();
+            }
+            if n.len() >= MAX_NAMES {
+                n.clear();
+            }
+            let a: Arc<str> = Arc::from(s);
+            n.insert(a.clone());
+            a
+        })
+    }
+
+    struct Name(Arc<str>);
+
+    impl<'de> Deserialize<'de> for Name {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl Visitor<'_> for V {
+                type Value = Name;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a string")
+                }
+                fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Name, E> {
+                    Ok(Name(intern(v)))
+                }
+            }
+            d.deserialize_str(V)
+        }
+    }
+
+    pub fn name<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
+        Name::deserialize(d).map(|n| n.0)
+    }
+
+    /// An API id and stage.
+    type Pair = Option<(Arc<str>, Arc<str>)>;
+
+    pub fn pair<'de, D: Deserializer<'de>>(d: D) -> Result<Pair, D::Error> {
+        Option::<(Name, Name)>::deserialize(d).map(|p| p.map(|(a, b)| (a.0, b.0)))
+    }
 }
 
 impl AccessRecord {
@@ -1021,6 +1086,16 @@ mod tests {
             }
             assert_eq!(back.request_id(), r.request_id());
         }
+        // Names read back are shared, not allocated per record.
+        let mut with_group = records[0].clone();
+        with_group.group_api = Some(("jhqwazmlcr".into(), "prod".into()));
+        let bytes = postcard::to_allocvec(&with_group).unwrap();
+        let a: AccessRecord = postcard::from_bytes(&bytes).unwrap();
+        let b: AccessRecord = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(a, with_group);
+        assert!(Arc::ptr_eq(&a.mapping, &b.mapping));
+        let (ga, gb) = (a.group_api.unwrap(), b.group_api.unwrap());
+        assert!(Arc::ptr_eq(&ga.0, &gb.0) && Arc::ptr_eq(&ga.1, &gb.1));
     }
 
     #[test]
