@@ -44,6 +44,9 @@ pub const DEFAULT_MAX_ROWS_PER_FILE: usize = 5_000_000;
 
 /// Rows per Arrow [`RecordBatch`] handed to the Parquet writer.
 const BATCH_ROWS: usize = 65_536;
+/// Rows per Arrow batch built on one thread: a fixed number, so the batches the Parquet
+/// writer sees (and so its page and dictionary decisions) never depend on the thread count.
+const BUILD_ROWS: usize = 8_192;
 
 /// File in the staging directory naming the process that owns it (pid, then its `comm`).
 const OWNER_FILE: &str = "owner";
@@ -468,7 +471,7 @@ pub struct DatasetWriter {
 }
 
 /// A row type the writer can partition and batch.
-trait Row {
+trait Row: Sync {
     const TABLE: Table;
     fn partition_ms(&self) -> Option<i64>;
     fn batch(rows: &[&Self]) -> Result<RecordBatch, SinkError>;
@@ -1303,13 +1306,22 @@ fn write_buf<R: Row>(open: &mut OpenPart, buf: &mut Vec<&R>) -> Result<(), SinkE
     if buf.is_empty() {
         return Ok(());
     }
-    let batch = R::batch(buf)?;
-    open.writer
-        .write(&batch)
-        .map_err(|source| SinkError::Parquet {
-            path: open.path.clone(),
-            source,
-        })?;
+    // Arrow arrays are built a fixed number of rows at a time, in parallel on the current
+    // rayon pool, then written in order: the chunks do not depend on the thread count, so
+    // neither do the bytes.
+    use rayon::prelude::*;
+    let batches = buf
+        .par_chunks(BUILD_ROWS)
+        .map(|rows| R::batch(rows))
+        .collect::<Result<Vec<_>, _>>()?;
+    for batch in &batches {
+        open.writer
+            .write(batch)
+            .map_err(|source| SinkError::Parquet {
+                path: open.path.clone(),
+                source,
+            })?;
+    }
     open.rows += buf.len() as u64;
     buf.clear();
     Ok(())
