@@ -527,35 +527,47 @@ fn top(m: &Map<String, u64>) -> Vec<TopValue> {
 
 /// Keeps the [`EXAMPLES`] smallest (time, id) of the rows offered, rows without time last.
 #[derive(Debug, Default)]
-struct Examples(Vec<(bool, i64, String)>);
+struct Examples {
+    v: Vec<(bool, i64, String)>,
+    /// `v[..EXAMPLES]` is the sorted result of the last settle: a row not below `v[EXAMPLES
+    /// - 1]` can never be an example, and is turned away without copying its id.
+    full: bool,
+}
 
 impl Examples {
     fn offer(&mut self, r: &RequestRow) {
         let t = r.request_time_ms;
-        self.0
-            .push((t.is_none(), t.unwrap_or(0), r.request_id.clone()));
-        if self.0.len() >= 8 * EXAMPLES {
+        let key = (t.is_none(), t.unwrap_or(0));
+        if self.full {
+            let (b, t0, id) = &self.v[EXAMPLES - 1];
+            if (key, r.request_id.as_str()) >= ((*b, *t0), id.as_str()) {
+                return;
+            }
+        }
+        self.v.push((key.0, key.1, r.request_id.clone()));
+        if self.v.len() >= 8 * EXAMPLES {
             self.settle();
         }
     }
 
     fn settle(&mut self) {
-        self.0.sort_unstable();
-        self.0.dedup();
-        self.0.truncate(EXAMPLES);
+        self.v.sort_unstable();
+        self.v.dedup();
+        self.v.truncate(EXAMPLES);
+        self.full = self.v.len() == EXAMPLES;
     }
 
     /// Keeps the smallest of both: the same as offering `o`'s rows here.
     fn merge(&mut self, o: Examples) {
-        self.0.extend(o.0);
-        if self.0.len() >= 8 * EXAMPLES {
+        self.v.extend(o.v);
+        if self.v.len() >= 8 * EXAMPLES {
             self.settle();
         }
     }
 
     fn finish(mut self) -> Vec<String> {
         self.settle();
-        self.0.into_iter().map(|(_, _, id)| id).collect()
+        self.v.into_iter().map(|(_, _, id)| id).collect()
     }
 }
 
@@ -753,7 +765,12 @@ impl RowTally {
         e.tops.add(r);
         self.all.add(r);
         for a in &r.advice {
-            *self.advice.entry(a.clone()).or_default() += 1;
+            match self.advice.get_mut(a.as_str()) {
+                Some(n) => *n += 1,
+                None => {
+                    self.advice.insert(a.clone(), 1);
+                }
+            }
         }
     }
 
@@ -1160,6 +1177,38 @@ mod tests {
             source_file: "l.log".into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn examples_are_the_smallest_times_and_ids_whatever_the_order() {
+        let mut e = Examples::default();
+        // 300 rows in a scrambled order; some without a time, some sharing one.
+        let rows: Vec<RequestRow> = (0..300u64)
+            .map(|i| (i * 7_919) % 300)
+            .map(|k| {
+                denied(
+                    &format!("id-{k:03}"),
+                    (k % 9 != 0).then_some(T0 + (k as i64 / 3) * 1_000),
+                    None,
+                )
+            })
+            .collect();
+        for r in &rows {
+            e.offer(r);
+        }
+        let mut all: Vec<(bool, i64, String)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.request_time_ms.is_none(),
+                    r.request_time_ms.unwrap_or(0),
+                    r.request_id.clone(),
+                )
+            })
+            .collect();
+        all.sort();
+        let expected: Vec<String> = all.into_iter().take(EXAMPLES).map(|x| x.2).collect();
+        assert_eq!(e.finish(), expected);
     }
 
     #[test]
