@@ -303,7 +303,9 @@ pub struct Linker {
     logged: HashMap<String, Vec<usize>>,
     taken: Vec<Option<Taken>>,
     link_of: HashMap<ReqKey, (usize, MatchMethod)>,
-    route_fns: HashMap<Route, BTreeSet<String>>,
+    /// The functions each route is known to use, by [`route_hash`] (routes compared in full
+    /// on lookup, so a request is looked up without building its route).
+    route_fns: HashMap<u64, Vec<(Route, BTreeSet<String>)>>,
     /// Open invocations with a method ARN, by start time: (start, index, parsed ARN).
     open: Vec<OpenInvocation>,
     max_init_ms: i64,
@@ -319,6 +321,30 @@ fn fn_key(v: &Invocation) -> String {
     v.function_name
         .clone()
         .unwrap_or_else(|| format!("file#{}", v.origin.file))
+}
+
+/// The fields of [`route`], borrowed.
+fn route_of(r: &AccessRecord) -> [Option<&str>; 4] {
+    [
+        r.api_id(),
+        r.stage(),
+        r.get(Var::HttpMethod),
+        r.get(Var::ResourcePath),
+    ]
+}
+
+fn route_hash(r: &AccessRecord) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::default().hash_one(route_of(r))
+}
+
+fn same_route(route: &Route, r: &AccessRecord) -> bool {
+    [
+        route.0.as_deref(),
+        route.1.as_deref(),
+        route.2.as_deref(),
+        route.3.as_deref(),
+    ] == route_of(r)
 }
 
 fn route(r: &AccessRecord) -> Route {
@@ -391,7 +417,13 @@ impl Linker {
             self.link_of.insert(key, (ii, method));
             if method.is_exact() {
                 let f = fn_key(&self.invocations[ii]);
-                self.route_fns.entry(route(rec)).or_default().insert(f);
+                let routes = self.route_fns.entry(route_hash(rec)).or_default();
+                match routes.iter_mut().find(|(r, _)| same_route(r, rec)) {
+                    Some((_, fns)) => {
+                        fns.insert(f);
+                    }
+                    None => routes.push((route(rec), BTreeSet::from([f]))),
+                }
             }
         }
     }
@@ -599,7 +631,11 @@ impl Linker {
         let Some((t, _)) = rec.request_time() else {
             return false;
         };
-        let Some(fns) = self.route_fns.get(&route(rec)) else {
+        let Some((_, fns)) = self
+            .route_fns
+            .get(&route_hash(rec))
+            .and_then(|routes| routes.iter().find(|(r, _)| same_route(r, rec)))
+        else {
             return false;
         };
         fns.iter().all(|f| {
