@@ -333,84 +333,7 @@ impl ShardStore {
             }
             let done: Vec<Result<Deduped, SpillError>> = chunk
                 .into_par_iter()
-                .map(|(s, mut sh)| {
-                    let path = dir.join(format!("shard-{s:05}.bin"));
-                    let (mut access, mut exec) =
-                        (std::mem::take(&mut sh.access), std::mem::take(&mut sh.exec));
-                    if sh.spilled > 0 || !sh.pending.is_empty() {
-                        let mut bytes = Vec::new();
-                        if sh.spilled > 0 {
-                            File::open(&path)
-                                .and_then(|f| BufReader::new(f).read_to_end(&mut bytes))
-                                .map_err(|e| SpillError::Read {
-                                    path: path.clone(),
-                                    detail: e.to_string(),
-                                })?;
-                        }
-                        bytes.extend_from_slice(&sh.pending);
-                        for item in frames::<Item>(&bytes, &path) {
-                            match item? {
-                                Item::Access(r) => access.push(r),
-                                Item::Exec(id, f) => exec.push((id, f)),
-                            }
-                        }
-                    }
-                    let d = crate::join::dedupe(access, exec);
-                    let data = if spilled {
-                        // Written back deduplicated: the join reads each shard several times.
-                        let mut w = BufWriter::new(File::create(&path).map_err(|source| {
-                            SpillError::Write {
-                                path: path.clone(),
-                                source,
-                            }
-                        })?);
-                        let mut buf = Vec::new();
-                        let mut mem = 0usize;
-                        for r in &d.requests {
-                            buf.clear();
-                            frame(&mut buf, r);
-                            mem += record_mem(&r.access) + 2 * std::mem::size_of::<ExecFacts>();
-                            w.write_all(&buf).map_err(|source| SpillError::Write {
-                                path: path.clone(),
-                                source,
-                            })?;
-                        }
-                        w.flush().map_err(|source| SpillError::Write {
-                            path: path.clone(),
-                            source,
-                        })?;
-                        let data = ShardData {
-                            held: Vec::new(),
-                            file: Some(path),
-                            len: d.requests.len(),
-                            mem,
-                        };
-                        return Ok((
-                            data,
-                            d.duplicate_records,
-                            d.conflicting_duplicate_ids,
-                            d.requests,
-                        ));
-                    } else {
-                        let mem = d
-                            .requests
-                            .iter()
-                            .map(|r| record_mem(&r.access) + 2 * std::mem::size_of::<ExecFacts>())
-                            .sum();
-                        ShardData {
-                            len: d.requests.len(),
-                            held: d.requests,
-                            file: None,
-                            mem,
-                        }
-                    };
-                    Ok((
-                        data,
-                        d.duplicate_records,
-                        d.conflicting_duplicate_ids,
-                        Vec::new(),
-                    ))
-                })
+                .map(|(s, sh)| dedupe_shard(sh, self.path(s), spilled))
                 .collect();
             for r in done {
                 let (data, dups, conflicts, spilled_requests) = match r {
@@ -449,6 +372,75 @@ impl Drop for ShardStore {
 /// A shard after deduplication: its data, its duplicate and conflict counts, and (for a
 /// spilled shard) its requests, visited once before they are dropped.
 type Deduped = (ShardData, u64, u64, Vec<Request>);
+
+/// Deduplicates one shard: what it holds plus what its file at `path` has. When the run
+/// spilled, the deduplicated requests are written back to `path` (the join reads each shard
+/// more than once) and also returned, to be visited once before they are dropped.
+fn dedupe_shard(mut sh: Shard, path: PathBuf, spilled: bool) -> Result<Deduped, SpillError> {
+    let (mut access, mut exec) = (std::mem::take(&mut sh.access), std::mem::take(&mut sh.exec));
+    if sh.spilled > 0 || !sh.pending.is_empty() {
+        let mut bytes = Vec::new();
+        if sh.spilled > 0 {
+            File::open(&path)
+                .and_then(|f| BufReader::new(f).read_to_end(&mut bytes))
+                .map_err(|e| SpillError::Read {
+                    path: path.clone(),
+                    detail: e.to_string(),
+                })?;
+        }
+        bytes.extend_from_slice(&sh.pending);
+        for item in frames::<Item>(&bytes, &path) {
+            match item? {
+                Item::Access(r) => access.push(r),
+                Item::Exec(id, f) => exec.push((id, f)),
+            }
+        }
+    }
+    let d = crate::join::dedupe(access, exec);
+    let mem = d
+        .requests
+        .iter()
+        .map(|r| record_mem(&r.access) + 2 * std::mem::size_of::<ExecFacts>())
+        .sum();
+    if !spilled {
+        let data = ShardData {
+            len: d.requests.len(),
+            held: d.requests,
+            file: None,
+            mem,
+        };
+        return Ok((
+            data,
+            d.duplicate_records,
+            d.conflicting_duplicate_ids,
+            Vec::new(),
+        ));
+    }
+    let write_err = |source| SpillError::Write {
+        path: path.clone(),
+        source,
+    };
+    let mut w = BufWriter::new(File::create(&path).map_err(write_err)?);
+    let mut buf = Vec::new();
+    for r in &d.requests {
+        buf.clear();
+        frame(&mut buf, r);
+        w.write_all(&buf).map_err(write_err)?;
+    }
+    w.flush().map_err(write_err)?;
+    let data = ShardData {
+        held: Vec::new(),
+        file: Some(path),
+        len: d.requests.len(),
+        mem,
+    };
+    Ok((
+        data,
+        d.duplicate_records,
+        d.conflicting_duplicate_ids,
+        d.requests,
+    ))
+}
 
 /// One deduplicated shard: in memory, or in its file.
 pub struct ShardData {

@@ -83,14 +83,13 @@ impl<W: Write + Send> ColumnParallelWriter<W> {
             // Rows that still fit: the row cap, and (once something is buffered) the byte cap
             // at the average row size so far.
             let mut take = remaining.num_rows().min(self.max_rows - ip.rows);
-            if let Some(avg) = ip.estimated_bytes().checked_div(ip.rows) {
-                let bytes = ip.estimated_bytes();
+            let bytes = ip.estimated_bytes();
+            if let Some(per_row) = bytes.checked_div(ip.rows) {
                 if bytes >= self.max_bytes {
                     self.flush()?;
                     continue;
                 }
-                let per_row = avg.max(1);
-                let fit = (self.max_bytes - bytes) / per_row;
+                let fit = (self.max_bytes - bytes) / per_row.max(1);
                 if fit == 0 {
                     self.flush()?;
                     continue;
