@@ -289,6 +289,9 @@ struct FileWork<'a> {
     rejects: Vec<Reject>,
     rejects_per_reason: usize,
     mappings: BTreeMap<(String, Vec<String>), u64>,
+    /// The mapping of the latest records and how many there were, counted into `mappings`
+    /// when it changes: a file's records nearly always share one.
+    last_mapping: Option<(Arc<str>, Vec<String>, u64)>,
     lines_ok: u64,
     warned: bool,
 }
@@ -410,6 +413,22 @@ impl<'a> FileWork<'a> {
         }
     }
 
+    fn count_mapping(&mut self, mapping: &Arc<str>, ambiguous: &[String]) {
+        match &mut self.last_mapping {
+            Some((m, a, n)) if **m == **mapping && a.as_slice() == ambiguous => *n += 1,
+            _ => {
+                self.flush_mapping();
+                self.last_mapping = Some((mapping.clone(), ambiguous.to_vec(), 1));
+            }
+        }
+    }
+
+    fn flush_mapping(&mut self) {
+        if let Some((m, a, n)) = self.last_mapping.take() {
+            *self.mappings.entry((m.to_string(), a)).or_default() += n;
+        }
+    }
+
     fn access(&mut self, ev: &Event<'_>, group: Option<&str>, forced: bool) {
         let api_stage = group.and_then(group_api);
         let (slot, format) = self
@@ -425,8 +444,7 @@ impl<'a> FileWork<'a> {
                 if rec.get(Var::ApiId).is_none() || rec.get(Var::Stage).is_none() {
                     rec.group_api = group.and_then(group_api);
                 }
-                let key = (rec.mapping.to_string(), rec.ambiguous.clone());
-                *self.mappings.entry(key).or_default() += 1;
+                self.count_mapping(&rec.mapping, &rec.ambiguous);
                 self.stats.access_records += 1;
                 self.lines_ok += 1;
                 self.sticky = Some(LogKind::Access);
@@ -501,6 +519,7 @@ fn process_file(
         rejects: Vec::new(),
         rejects_per_reason: opts.rejects_per_reason,
         mappings: BTreeMap::new(),
+        last_mapping: None,
         lines_ok: 0,
         warned: false,
     };
@@ -536,6 +555,7 @@ fn process_file(
             });
         }
     }
+    w.flush_mapping();
     for (id, f) in w.exec.finish() {
         w.batch.exec(store, id, f);
     }

@@ -84,6 +84,9 @@ pub struct ShardBatch {
     access: Vec<(u32, AccessRecord)>,
     exec: Vec<(u32, String, ExecFacts)>,
     mem: usize,
+    /// Once the store spills: the batch's serialized records, one buffer per shard, kept
+    /// from batch to batch.
+    bufs: Vec<Vec<u8>>,
 }
 
 impl ShardBatch {
@@ -191,20 +194,19 @@ impl ShardStore {
         Ok(())
     }
 
-    /// Hands a worker's batch over (and empties it).
+    /// Hands a worker's batch over (and empties it, keeping its capacity for the worker's
+    /// next records).
     pub fn add(&self, batch: &mut ShardBatch) {
         let mem = std::mem::take(&mut batch.mem);
-        let access = std::mem::take(&mut batch.access);
-        let exec = std::mem::take(&mut batch.exec);
         if !self.spilling.load(Ordering::Acquire) {
             let held = self.held.fetch_add(mem, Ordering::AcqRel) + mem;
             if held <= self.budget {
-                for (s, r) in access {
+                for (s, r) in batch.access.drain(..) {
                     let mut sh = self.lock(s as usize);
                     sh.mem += record_mem(&r);
                     sh.access.push(r);
                 }
-                for (s, id, f) in exec {
+                for (s, id, f) in batch.exec.drain(..) {
                     let mut sh = self.lock(s as usize);
                     sh.mem += exec_mem(&id, &f);
                     sh.exec.push((id, f));
@@ -213,21 +215,23 @@ impl ShardStore {
             }
             self.start_spilling();
         }
-        let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); self.n];
-        for (s, r) in &access {
+        let bufs = &mut batch.bufs;
+        bufs.resize_with(self.n, Vec::new);
+        for (s, r) in &batch.access {
             frame(&mut bufs[*s as usize], &ItemRef::Access(r));
         }
-        for (s, id, f) in &exec {
+        for (s, id, f) in &batch.exec {
             frame(&mut bufs[*s as usize], &ItemRef::Exec(id, f));
         }
-        drop(access);
-        drop(exec);
-        for (s, b) in bufs.into_iter().enumerate() {
+        batch.access.clear();
+        batch.exec.clear();
+        for (s, b) in bufs.iter_mut().enumerate() {
             if b.is_empty() {
                 continue;
             }
             let mut sh = self.lock(s);
-            sh.pending.extend_from_slice(&b);
+            sh.pending.extend_from_slice(b);
+            b.clear();
             if sh.pending.len() >= self.pending_cap {
                 self.flush(s, &mut sh);
             }

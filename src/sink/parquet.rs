@@ -18,7 +18,9 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, DataType, Field, FieldRef, Fields, Schema, SchemaRef, TimeUnit};
 use parquet::basic::{Compression as PqCompression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::{WriterProperties, WriterVersion, DEFAULT_MAX_ROW_GROUP_ROW_COUNT};
+use parquet::file::properties::{
+    EnabledStatistics, WriterProperties, WriterVersion, DEFAULT_MAX_ROW_GROUP_ROW_COUNT,
+};
 use parquet::schema::types::ColumnPath;
 
 use crate::model::{InvocationRow, RequestRow};
@@ -73,6 +75,22 @@ impl Table {
         match self {
             Table::Requests => requests_schema(),
             Table::Invocations => invocations_schema(),
+        }
+    }
+
+    /// The near-unique string columns (strings without a dictionary): written without
+    /// min/max statistics, which on ids, IPs, paths and user agents prune nothing and cost
+    /// a comparison per value.
+    pub fn unsorted_string_columns(self) -> Vec<&'static str> {
+        fn plain<R>(cols: &[Col<R>]) -> Vec<&'static str> {
+            cols.iter()
+                .filter(|c| !c.dict && matches!(c.get, Get::Str(_)))
+                .map(|c| c.name)
+                .collect()
+        }
+        match self {
+            Table::Requests => plain(REQUEST_COLS),
+            Table::Invocations => plain(INVOCATION_COLS),
         }
     }
 
@@ -135,6 +153,8 @@ pub fn writer_properties(c: Compression) -> WriterProperties {
 ///   dictionary costs encode time, then overflows and falls back to plain anyway;
 /// - row groups closed at about [`MAX_ROW_GROUP_BYTES`] or at parquet-rs's default row cap,
 ///   whichever comes first;
+/// - min/max statistics on every column but the near-unique strings
+///   ([`Table::unsorted_string_columns`]), where they prune nothing;
 /// - `PARQUET_1_0` pages, which every Hive / Trino / Spark version reads;
 /// - [`SCHEMA_VERSION_KEY`], [`CREATED_BY_KEY`] and [`TABLE_KEY`] in the key/value metadata.
 pub fn table_writer_properties(table: Table, c: Compression) -> WriterProperties {
@@ -154,6 +174,10 @@ pub fn table_writer_properties(table: Table, c: Compression) -> WriterProperties
         ]));
     for name in table.dictionary_columns() {
         builder = builder.set_column_dictionary_enabled(ColumnPath::from(name), true);
+    }
+    for name in table.unsorted_string_columns() {
+        builder = builder
+            .set_column_statistics_enabled(ColumnPath::from(name), EnabledStatistics::None);
     }
     builder.build()
 }
@@ -1531,6 +1555,35 @@ pub(crate) mod tests {
                 }
             }
             assert_eq!(dictionary, listed, "{}", table.name());
+        }
+    }
+
+    #[test]
+    fn min_max_statistics_on_every_column_but_the_near_unique_strings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("requests.parquet");
+        let batch = request_batch(&vec![full_request_row(); 20]).unwrap();
+        write_file(
+            &path,
+            &batch,
+            table_writer_properties(Table::Requests, Compression::default()),
+        );
+        let meta = footer(&path);
+        let unsorted = Table::Requests.unsorted_string_columns();
+        for name in ["request_id", "source_ip", "user_agent", "path"] {
+            assert!(unsorted.contains(&name), "{name}");
+        }
+        for chunk in meta.row_group(0).columns() {
+            let name = chunk.column_path().string();
+            let has = chunk
+                .statistics()
+                .is_some_and(|s| s.min_bytes_opt().is_some());
+            if unsorted.contains(&name.as_str()) {
+                assert!(chunk.statistics().is_none_or(|s| s.min_bytes_opt().is_none()), "{name}");
+            } else if ["request_time", "status", "denial_class", "api_id"].contains(&name.as_str())
+            {
+                assert!(has, "{name} keeps its min/max");
+            }
         }
     }
 
