@@ -4,6 +4,8 @@
 
 use std::hint::black_box;
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use gatelog::classify::{classify, Facts};

@@ -15,21 +15,27 @@ import sys
 
 # (phase, marker in the call chain); order matters: the first match wins.
 RULES = [
-    ("sort of RequestRow (pipeline::analyze, single thread)", "core::slice::sort::stable"),
-    ("write: request_batch (Arrow builders)", "request_batch_refs"),
-    ("write: invocation_batch", "invocation_batch_refs"),
-    ("write: ArrowWriter / zstd", "parquet::arrow::arrow_writer"),
-    ("write: other", "DatasetWriter::"),
-    ("request_row: classify", "gatelog::classify::classify"),
-    ("request_row: build row (Strings, scrub)", "pipeline::request_row"),
-    ("join", "gatelog::join::join"),
+    ("read: records into shards, spill writes (postcard)", "ShardStore::add"),
+    ("read: shard batches", "ShardBatch::"),
     ("read: access parse", "AccessParser::parse"),
     ("read: authorizer parse", "AuthorizerLog"),
     ("read: execution parse", "ExecutionLog"),
     ("read: framing, UTF-8, gzip", "input::read_"),
     ("read: other", "process_file"),
-    ("summary", "summary::"),
+    ("join: deduplicate shards", "dedupe"),
+    ("join: read spilled shards back", "read_requests"),
+    ("join: link invocations", "Linker::"),
+    ("join: other", "finish_visiting"),
+    ("rows: classify", "classify::classify"),
+    ("rows: build RequestRow (strings, scrub)", "request_row"),
+    ("rows: summary tally", "RowTally"),
+    ("rows: sort keys", "par_sort"),
+    ("write: Arrow batches", "request_batch"),
+    ("write: column encoding + zstd (parallel)", "column_writer"),
+    ("write: other parquet", "parquet::"),
+    ("write: other", "DatasetWriter"),
     ("drop / free", "drop_in_place"),
+    ("group loop: shard take, joined, filter", "pipeline::analyze"),
 ]
 
 

@@ -6,6 +6,11 @@
 //! export, `GATELOG_BENCH_MB` (default 4) the size each framer input is replicated to.
 #![allow(dead_code)]
 
+/// The allocator the `gatelog` binary runs with (src/main.rs), so that per-core figures
+/// are those of the product.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
