@@ -502,6 +502,11 @@ pub struct AccessParser {
     user: Option<Arc<Format>>,
     last: Option<(Vec<String>, Arc<Mapping>)>,
     cache: HashMap<Vec<String>, Arc<Mapping>>,
+    /// Per text layout the parser tries (the user's, or the built-in ones, in order): its
+    /// name and variables, made once rather than for every record.
+    text_meta: Vec<(Arc<str>, VarSet)>,
+    /// The matched values of a text line, reused from line to line.
+    text_values: Vec<(Option<Var>, (usize, usize))>,
 }
 
 /// Key sets remembered per parser; past this many (a stream of other logs' objects with
@@ -656,43 +661,53 @@ impl AccessParser {
             Some(f) => std::slice::from_ref(&**f),
             None => format::known_text(),
         };
-        for f in candidates {
+        if self.text_meta.is_empty() {
+            self.text_meta = candidates
+                .iter()
+                .map(|f| (Arc::from(f.name.as_str()), format::layout_vars(&f.layout)))
+                .collect();
+        }
+        for (f, (name, vars)) in candidates.iter().zip(&self.text_meta) {
             let Layout::Text(parts) = &f.layout else {
                 continue;
             };
-            if let Some(values) = format::match_text(parts, line) {
-                // Without the stage's own format, a layout only fits when the request id it
-                // finds looks like one (an nginx line has `"-"` where CLF has the id).
-                let id_ok = values.iter().any(|(v, t)| {
-                    matches!(v, Some(Var::RequestId | Var::ExtendedRequestId))
-                        && plausible_id(t.trim())
-                });
-                if self.user.is_none() && !id_ok {
-                    continue;
-                }
-                let mut b = Builder::new(line.len());
-                for (v, t) in values {
-                    let t = t.trim();
-                    if let Some(v) = v {
-                        if t != "-" && !t.is_empty() {
-                            b.push(v, t);
-                        }
+            if !format::match_text_into(parts, line, &mut self.text_values) {
+                continue;
+            }
+            let values = self
+                .text_values
+                .iter()
+                .map(|&(v, (a, b))| (v, trim(&line[a..b])));
+            // Without the stage's own format, a layout only fits when the request id it
+            // finds looks like one (an nginx line has `"-"` where CLF has the id).
+            if self.user.is_none()
+                && !values.clone().any(|(v, t)| {
+                    matches!(v, Some(Var::RequestId | Var::ExtendedRequestId)) && plausible_id(t)
+                })
+            {
+                continue;
+            }
+            let mut b = Builder::new(line.len());
+            for (v, t) in values {
+                if let Some(v) = v {
+                    if t != "-" && !t.is_empty() {
+                        b.push(v, t);
                     }
                 }
-                return finish(b.finish(AccessRecord {
-                    buf: String::new(),
-                    present: VarSet::default(),
-                    spans: Vec::new(),
-                    known: format::layout_vars(&f.layout),
-                    extra: Vec::new(),
-                    mapping: f.name.as_str().into(),
-                    ambiguous: Vec::new(),
-                    content_hash: xxhash_rust::xxh3::xxh3_64(line.as_bytes()),
-                    log_time_ms: None,
-                    group_api: None,
-                    origin,
-                }));
             }
+            return finish(b.finish(AccessRecord {
+                buf: String::new(),
+                present: VarSet::default(),
+                spans: Vec::new(),
+                known: *vars,
+                extra: Vec::new(),
+                mapping: name.clone(),
+                ambiguous: Vec::new(),
+                content_hash: xxhash_rust::xxh3::xxh3_64(line.as_bytes()),
+                log_time_ms: None,
+                group_api: None,
+                origin,
+            }));
         }
         match &self.user {
             Some(f) if looks_like_text_access(line) => Err(AccessError::Layout(f.name.clone())),
@@ -706,6 +721,19 @@ fn finish(rec: AccessRecord) -> Result<Parsed, AccessError> {
         return Err(AccessError::MissingRequestId);
     }
     Ok(Parsed::Record(Box::new(rec)))
+}
+
+/// `str::trim`, without its per-character Unicode test when both ends are printable ASCII
+/// (every Unicode whitespace character is an ASCII space or control, or starts and ends with a
+/// byte of 0x80 or more).
+fn trim(s: &str) -> &str {
+    let plain = |c: Option<&u8>| c.is_some_and(u8::is_ascii_graphic);
+    let b = s.as_bytes();
+    if plain(b.first()) && plain(b.last()) {
+        s
+    } else {
+        s.trim()
+    }
 }
 
 /// Request ids are UUIDs, base64-like extended ids or client-chosen tokens: no quotes or spaces.
@@ -748,6 +776,16 @@ impl AccessRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trim_is_str_trim() {
+        for v in [
+            "", " ", "x", " x", "x ", "\tx\n", "\u{b}x", "x\u{b}", "\u{a0}x", "x\u{3000}",
+            "\u{85}x\u{2028}", "é", " é ", "-", "GET /pets",
+        ] {
+            assert_eq!(trim(v), v.trim(), "{v:?}");
+        }
+    }
 
     fn rec(p: &mut AccessParser, s: &str) -> AccessRecord {
         match p.parse(s, Origin::default()).unwrap() {

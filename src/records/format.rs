@@ -33,9 +33,51 @@ pub enum FormatError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Part {
     /// Literal text that must appear verbatim.
-    Lit(String),
+    Lit(Lit),
     /// A variable's value; `None` for a `$context` variable gatelog does not model.
     Var(Option<Var>, String),
+}
+
+/// A literal of a text format, with its substring searcher built once (building one costs
+/// more than searching a short line).
+#[derive(Clone)]
+pub struct Lit {
+    text: String,
+    finder: Box<memchr::memmem::Finder<'static>>,
+}
+
+impl Lit {
+    fn new(text: String) -> Self {
+        let finder = Box::new(memchr::memmem::Finder::new(text.as_bytes()).into_owned());
+        Lit { text, finder }
+    }
+
+    /// The literal text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The first occurrence in `hay` (byte offset).
+    fn find(&self, hay: &[u8]) -> Option<usize> {
+        match self.text.as_bytes() {
+            [] => Some(0),
+            [c] => memchr::memchr(*c, hay),
+            _ => self.finder.find(hay),
+        }
+    }
+}
+
+impl PartialEq for Lit {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+impl Eq for Lit {}
+
+impl std::fmt::Debug for Lit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.text.fmt(f)
+    }
 }
 
 /// A compiled access-log format.
@@ -175,14 +217,14 @@ fn compile_text(format: &str) -> Vec<Part> {
             continue;
         }
         if !lit.is_empty() {
-            parts.push(Part::Lit(std::mem::take(&mut lit)));
+            parts.push(Part::Lit(Lit::new(std::mem::take(&mut lit))));
         }
         parts.push(Part::Var(Var::from_name(name), name.to_string()));
         rest = &rest[i + 9 + len..];
     }
     lit.push_str(rest);
     if !lit.is_empty() {
-        parts.push(Part::Lit(lit));
+        parts.push(Part::Lit(Lit::new(lit)));
     }
     parts
 }
@@ -481,60 +523,69 @@ pub fn map_with(format: &Format, keys: &[&str]) -> Mapping {
     }
 }
 
-/// The first occurrence of `lit` in `hay` (as `str::find`, byte offsets).
-fn find_lit(hay: &[u8], lit: &str) -> Option<usize> {
-    match lit.as_bytes() {
-        [] => Some(0),
-        [c] => memchr::memchr(*c, hay),
-        l => memchr::memmem::find(hay, l),
-    }
-}
-
 /// Matches a text line against a text layout; returns `(variable, value)` pairs in order, or
 /// `None` when the line does not fit.
 pub fn match_text<'a>(parts: &[Part], line: &'a str) -> Option<Vec<(Option<Var>, &'a str)>> {
-    let mut out = Vec::with_capacity(parts.len());
+    let mut spans = Vec::with_capacity(parts.len());
+    match_text_into(parts, line, &mut spans)
+        .then(|| spans.into_iter().map(|(v, (a, b))| (v, &line[a..b])).collect())
+}
+
+/// [`match_text`] into `out` (cleared first): `(variable, (start, end))` byte ranges of
+/// `line`; false when the line does not fit.
+pub fn match_text_into(
+    parts: &[Part],
+    line: &str,
+    out: &mut Vec<(Option<Var>, (usize, usize))>,
+) -> bool {
+    out.clear();
     let mut pos = 0;
-    let mut i = 0;
-    while i < parts.len() {
-        match &parts[i] {
+    for (i, part) in parts.iter().enumerate() {
+        match part {
             Part::Lit(lit) => {
                 if !line[pos..].starts_with(lit.as_str()) {
-                    return None;
+                    return false;
                 }
-                pos += lit.len();
+                pos += lit.as_str().len();
             }
             Part::Var(v, _) => {
                 let end = match parts.get(i + 1) {
                     Some(Part::Lit(next)) => {
-                        let mut end = pos + find_lit(&line.as_bytes()[pos..], next)?;
+                        let Some(at) = next.find(&line.as_bytes()[pos..]) else {
+                            return false;
+                        };
+                        let mut end = pos + at;
                         // `$context.routeKey` holds a space (`GET /pets`, FORMATS.md §3.2).
-                        let verb = matches!(
-                            &line[pos..end],
-                            "GET"
-                                | "POST"
-                                | "PUT"
-                                | "DELETE"
-                                | "PATCH"
-                                | "HEAD"
-                                | "OPTIONS"
-                                | "ANY"
-                        );
-                        if *v == Some(Var::RouteKey) && next.starts_with(' ') && verb {
-                            end += 1 + find_lit(&line.as_bytes()[end + 1..], next)?;
+                        let verb = || {
+                            matches!(
+                                &line[pos..end],
+                                "GET"
+                                    | "POST"
+                                    | "PUT"
+                                    | "DELETE"
+                                    | "PATCH"
+                                    | "HEAD"
+                                    | "OPTIONS"
+                                    | "ANY"
+                            )
+                        };
+                        if *v == Some(Var::RouteKey) && next.as_str().starts_with(' ') && verb() {
+                            let Some(at) = next.find(&line.as_bytes()[end + 1..]) else {
+                                return false;
+                            };
+                            end += 1 + at;
                         }
                         end
                     }
                     Some(Part::Var(..)) => pos,
                     None => line.len(),
                 };
-                out.push((*v, &line[pos..end]));
+                out.push((*v, (pos, end)));
                 pos = end;
             }
         }
-        i += 1;
     }
-    (pos == line.len()).then_some(out)
+    pos == line.len()
 }
 
 #[cfg(test)]
