@@ -144,7 +144,7 @@ pub struct AnalyzeArgs {
     /// Memory budget of the join (`512M`, `2G`, bytes): past it, parsed records spill to
     /// disk by request-id hash and are joined a shard at a time. Peak RSS stays near this
     /// plus a fixed overhead (README "Memory").
-    #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_MEMORY_LIMIT, value_parser = parse_size)]
     pub memory_limit: u64,
     /// Where the join spills when the input does not fit in --memory-limit (default: the
     /// output directory's staging area, removed at the end of the run).
@@ -215,6 +215,9 @@ mod tests {
         Cli::command().debug_assert();
     }
 }
+
+/// `--memory-limit` when none is given.
+pub const DEFAULT_MEMORY_LIMIT: &str = "512M";
 
 /// Parses a size: bytes, or a number with K, M, G (or KiB, MiB, GiB; powers of 1024).
 pub fn parse_size(s: &str) -> Result<u64, String> {

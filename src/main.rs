@@ -42,9 +42,6 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Below this `--memory-limit`, freed memory goes back to the system at once.
-const TIGHT_MEMORY_LIMIT: u64 = 512 << 20;
-
 /// mimalloc keeps freed pages for a second (its `purge_delay`) before giving them back, which
 /// is fast but adds up to ~150 MB of RSS while a run churns through groups of shards. Under a
 /// tight `--memory-limit` the user asked for a small footprint, so pages are given back at
@@ -52,7 +49,8 @@ const TIGHT_MEMORY_LIMIT: u64 = 512 << 20;
 /// 500 MB export). At the default limit and above, throughput comes first and peak RSS still
 /// stays under the limit (docs/PERFORMANCE.md §3).
 fn tune_allocator(memory_limit: u64) {
-    if memory_limit < TIGHT_MEMORY_LIMIT {
+    let default = gatelog::cli::parse_size(gatelog::cli::DEFAULT_MEMORY_LIMIT).unwrap_or(u64::MAX);
+    if memory_limit < default {
         // `mi_option_purge_delay` in mimalloc.h (v3), which libmimalloc-sys does not name.
         const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
         // SAFETY: mi_option_set only stores an option value; safe from any thread.
@@ -419,7 +417,7 @@ fn read_format(flag: &str, f: &str) -> anyhow::Result<format::Format> {
 fn check_format(c: CheckFormatArgs) -> anyhow::Result<ExitCode> {
     use gatelog::classify::capability;
     let f = read_format("check-format", &c.format)?;
-    let vars = format::layout_vars(&f.layout);
+    let vars = f.vars;
     let verdicts = capability::check(vars);
     let mut out = std::io::stdout().lock();
     let names: Vec<&str> = vars.iter().map(|v| v.name()).collect();

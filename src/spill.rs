@@ -84,9 +84,6 @@ pub struct ShardBatch {
     access: Vec<(u32, AccessRecord)>,
     exec: Vec<(u32, String, ExecFacts)>,
     mem: usize,
-    /// Once the store spills: the batch's serialized records, one buffer per shard, kept
-    /// from batch to batch.
-    bufs: Vec<Vec<u8>>,
 }
 
 impl ShardBatch {
@@ -215,8 +212,7 @@ impl ShardStore {
             }
             self.start_spilling();
         }
-        let bufs = &mut batch.bufs;
-        bufs.resize_with(self.n, Vec::new);
+        let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); self.n];
         for (s, r) in &batch.access {
             frame(&mut bufs[*s as usize], &ItemRef::Access(r));
         }
@@ -225,13 +221,12 @@ impl ShardStore {
         }
         batch.access.clear();
         batch.exec.clear();
-        for (s, b) in bufs.iter_mut().enumerate() {
+        for (s, b) in bufs.into_iter().enumerate() {
             if b.is_empty() {
                 continue;
             }
             let mut sh = self.lock(s);
-            sh.pending.extend_from_slice(b);
-            b.clear();
+            sh.pending.extend_from_slice(&b);
             if sh.pending.len() >= self.pending_cap {
                 self.flush(s, &mut sh);
             }

@@ -212,11 +212,11 @@ pub fn check(vars: VarSet) -> Vec<Verdict> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::records::format::{compile, layout_vars, KNOWN};
+    use crate::records::format::{compile, KNOWN};
 
     fn vars_of(name: &str) -> VarSet {
         let f = KNOWN.iter().find(|(n, _)| *n == name).unwrap().1;
-        layout_vars(&compile(name, f).unwrap().layout)
+        compile(name, f).unwrap().vars
     }
 
     fn verdict(vs: &[Verdict], c: Class) -> &Verdict {
@@ -234,7 +234,7 @@ mod tests {
             .lines()
             .find(|l| l.starts_with("{\"requestId\":\"$context.requestId\",\"extendedRequestId\""))
             .unwrap();
-        let vars = layout_vars(&compile("enhanced-sample", line).unwrap().layout);
+        let vars = compile("enhanced-sample", line).unwrap().vars;
         for v in check(vars) {
             // An IAM caller's "User: arn:… is not authorized to perform …" without the
             // "because no identity-/resource-based policy allows" suffix fits both; every other

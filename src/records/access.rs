@@ -502,9 +502,6 @@ pub struct AccessParser {
     user: Option<Arc<Format>>,
     last: Option<(Vec<String>, Arc<Mapping>)>,
     cache: HashMap<Vec<String>, Arc<Mapping>>,
-    /// Per text layout the parser tries (the user's, or the built-in ones, in order): its
-    /// name and variables, made once rather than for every record.
-    text_meta: Vec<(Arc<str>, VarSet)>,
     /// The matched values of a text line, reused from line to line.
     text_values: Vec<(Option<Var>, (usize, usize))>,
 }
@@ -661,13 +658,7 @@ impl AccessParser {
             Some(f) => std::slice::from_ref(&**f),
             None => format::known_text(),
         };
-        if self.text_meta.is_empty() {
-            self.text_meta = candidates
-                .iter()
-                .map(|f| (Arc::from(f.name.as_str()), format::layout_vars(&f.layout)))
-                .collect();
-        }
-        for (f, (name, vars)) in candidates.iter().zip(&self.text_meta) {
+        for f in candidates {
             let Layout::Text(parts) = &f.layout else {
                 continue;
             };
@@ -699,9 +690,9 @@ impl AccessParser {
                 buf: String::new(),
                 present: VarSet::default(),
                 spans: Vec::new(),
-                known: *vars,
+                known: f.vars,
                 extra: Vec::new(),
-                mapping: name.clone(),
+                mapping: f.name.clone(),
                 ambiguous: Vec::new(),
                 content_hash: xxhash_rust::xxh3::xxh3_64(line.as_bytes()),
                 log_time_ms: None,
@@ -710,7 +701,7 @@ impl AccessParser {
             }));
         }
         match &self.user {
-            Some(f) if looks_like_text_access(line) => Err(AccessError::Layout(f.name.clone())),
+            Some(f) if looks_like_text_access(line) => Err(AccessError::Layout(f.name.to_string())),
             _ => Ok(Parsed::NotAccess),
         }
     }
@@ -780,8 +771,21 @@ mod tests {
     #[test]
     fn trim_is_str_trim() {
         for v in [
-            "", " ", "x", " x", "x ", "\tx\n", "\u{b}x", "x\u{b}", "\u{a0}x", "x\u{3000}",
-            "\u{85}x\u{2028}", "é", " é ", "-", "GET /pets",
+            "",
+            " ",
+            "x",
+            " x",
+            "x ",
+            "\tx\n",
+            "\u{b}x",
+            "x\u{b}",
+            "\u{a0}x",
+            "x\u{3000}",
+            "\u{85}x\u{2028}",
+            "é",
+            " é ",
+            "-",
+            "GET /pets",
         ] {
             assert_eq!(trim(v), v.trim(), "{v:?}");
         }

@@ -92,10 +92,13 @@ pub enum Layout {
 /// A named, compiled access-log format.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Format {
-    /// Name shown in the summary (`troubleshooting`, `enhanced`, `console-clf`, `user`, …).
-    pub name: String,
+    /// Name shown in the summary (`troubleshooting`, `enhanced`, `console-clf`, `user`, …);
+    /// shared by every record read with the format.
+    pub name: Arc<str>,
     /// The compiled layout.
     pub layout: Layout,
+    /// The variables the layout carries.
+    pub vars: VarSet,
 }
 
 /// The built-in formats: name and format string (FORMATS.md §0.5, §1.5, §3).
@@ -182,8 +185,9 @@ pub fn compile(name: &str, format: &str) -> Result<Format, FormatError> {
         return Err(FormatError::NoRequestId);
     }
     Ok(Format {
-        name: name.to_string(),
+        name: name.into(),
         layout,
+        vars,
     })
 }
 
@@ -515,7 +519,7 @@ pub fn map_with(format: &Format, keys: &[&str]) -> Mapping {
         .filter_map(|(_, v)| *v)
         .for_each(|v| known.insert(v));
     Mapping {
-        name: format.name.as_str().into(),
+        name: format.name.clone(),
         vars,
         ambiguous: Vec::new(),
         known,
@@ -527,8 +531,12 @@ pub fn map_with(format: &Format, keys: &[&str]) -> Mapping {
 /// `None` when the line does not fit.
 pub fn match_text<'a>(parts: &[Part], line: &'a str) -> Option<Vec<(Option<Var>, &'a str)>> {
     let mut spans = Vec::with_capacity(parts.len());
-    match_text_into(parts, line, &mut spans)
-        .then(|| spans.into_iter().map(|(v, (a, b))| (v, &line[a..b])).collect())
+    match_text_into(parts, line, &mut spans).then(|| {
+        spans
+            .into_iter()
+            .map(|(v, (a, b))| (v, &line[a..b]))
+            .collect()
+    })
 }
 
 /// [`match_text`] into `out` (cleared first): `(variable, (start, end))` byte ranges of
@@ -746,7 +754,7 @@ mod tests {
         let line = r#"203.0.113.24 - - [14/Oct/2025:14:05:09 +0000] "GET /payments/{paymentId} HTTP/1.1" 200 212 c1d4f94e-a50e-42b3-8b32-945ded941995 ue4gqKduSAQ8D2k="#;
         let clf = &known_text()
             .iter()
-            .find(|f| f.name == "console-clf")
+            .find(|f| &*f.name == "console-clf")
             .unwrap()
             .layout;
         let Layout::Text(parts) = clf else { panic!() };
@@ -761,7 +769,7 @@ mod tests {
         assert!(match_text(parts, &compact).is_none());
         let Layout::Text(parts2) = &known_text()
             .iter()
-            .find(|f| f.name == "console-clf-compact")
+            .find(|f| &*f.name == "console-clf-compact")
             .unwrap()
             .layout
         else {
@@ -771,7 +779,7 @@ mod tests {
         let csv = "192.0.2.10,-,-,14/Oct/2025:14:05:02 +0000,GET,/health,HTTP/1.1,200,15,04ec2dfa-a7fe-4e93-a3db-cb3cebac38bc,4jEWkWFMue8Sk78=";
         let Layout::Text(p) = &known_text()
             .iter()
-            .find(|f| f.name == "console-csv")
+            .find(|f| &*f.name == "console-csv")
             .unwrap()
             .layout
         else {

@@ -176,8 +176,8 @@ pub fn table_writer_properties(table: Table, c: Compression) -> WriterProperties
         builder = builder.set_column_dictionary_enabled(ColumnPath::from(name), true);
     }
     for name in table.unsorted_string_columns() {
-        builder = builder
-            .set_column_statistics_enabled(ColumnPath::from(name), EnabledStatistics::None);
+        builder =
+            builder.set_column_statistics_enabled(ColumnPath::from(name), EnabledStatistics::None);
     }
     builder.build()
 }
@@ -1579,7 +1579,12 @@ pub(crate) mod tests {
                 .statistics()
                 .is_some_and(|s| s.min_bytes_opt().is_some());
             if unsorted.contains(&name.as_str()) {
-                assert!(chunk.statistics().is_none_or(|s| s.min_bytes_opt().is_none()), "{name}");
+                assert!(
+                    chunk
+                        .statistics()
+                        .is_none_or(|s| s.min_bytes_opt().is_none()),
+                    "{name}"
+                );
             } else if ["request_time", "status", "denial_class", "api_id"].contains(&name.as_str())
             {
                 assert!(has, "{name} keeps its min/max");
