@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -824,19 +825,37 @@ pub fn analyze(
         .into_iter()
         .flatten()
         .collect();
-    let results: Option<Vec<FileResult>> = pool.install(|| {
-        units
-            .par_iter()
-            .map(|(i, chunk)| {
+    // Largest first, each thread taking the next unit as it finishes one, so that no big
+    // unit starts last while the other threads have nothing left (results keep unit order).
+    let mut order: Vec<usize> = (0..units.len()).collect();
+    order.sort_by_key(|&k| {
+        let (i, chunk) = &units[k];
+        let bytes = chunk
+            .as_ref()
+            .map_or(files[*i].size.unwrap_or(0), |c| c.end - c.start);
+        (std::cmp::Reverse(bytes), k)
+    });
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<FileResult>>> = units.iter().map(|_| Mutex::new(None)).collect();
+    pool.scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|_| loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&u) = order.get(k) else { break };
                 if crate::interrupt::interrupted() {
-                    return None;
+                    break;
                 }
+                let (i, chunk) = &units[u];
                 let r = process_file(&files[*i], chunk.as_ref(), opts, &store);
                 on_file_done(r.stats.bytes_in);
-                Some(r)
-            })
-            .collect()
+                *slots[u].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            });
+        }
     });
+    let results: Option<Vec<FileResult>> = slots
+        .into_iter()
+        .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .collect();
     crate::interrupt::check()?;
     if let Some(e) = store.take_error() {
         return Err(e.into());
