@@ -11,8 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 /// and the join's keys come from logs, not from an adversary choosing collisions.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
-/// The requests seen so far, by request id, without an owned key per request: a hash of the
-/// id leads to the last request with it, `next` to the one before (ids verified on lookup).
+/// Items (requests, invocations) by an id, without an owned key per item: a hash of the id
+/// leads to the last item indexed with it, `next` to the one before (ids verified on lookup
+/// against the items themselves). About 20 bytes an item, where a `HashMap<String, _>` costs
+/// a copy of the id and some 100 bytes.
 struct IdIndex {
     head: HashMap<u64, u32>,
     next: Vec<u32>,
@@ -36,12 +38,21 @@ impl IdIndex {
         id: &'a str,
         requests: &'a [AccessRecord],
     ) -> impl Iterator<Item = usize> + 'a {
+        self.get_by(id, move |i| Some(requests[i].request_id()))
+    }
+
+    /// Indexes of the items whose id (`id_of`) is `id`, most recently indexed first.
+    fn get_by<'a>(
+        &'a self,
+        id: &'a str,
+        id_of: impl Fn(usize) -> Option<&'a str> + 'a,
+    ) -> impl Iterator<Item = usize> + 'a {
         let mut at = self.head.get(&Self::hash(id)).copied().unwrap_or(u32::MAX);
         std::iter::from_fn(move || {
             while at != u32::MAX {
                 let i = at as usize;
                 at = self.next[i];
-                if requests[i].request_id() == id {
+                if id_of(i) == Some(id) {
                     return Some(i);
                 }
             }
@@ -49,11 +60,21 @@ impl IdIndex {
         })
     }
 
-    /// Adds request number `i` (the next one) with `id`.
+    /// Adds item number `i` (the next one) with `id`.
     fn push(&mut self, id: &str) {
-        let i = self.next.len() as u32;
-        let prev = self.head.insert(Self::hash(id), i).unwrap_or(u32::MAX);
-        self.next.push(prev);
+        self.insert(self.next.len(), id);
+    }
+
+    /// Adds item number `i` with `id` (items not indexed are skipped over).
+    fn insert(&mut self, i: usize, id: &str) {
+        if self.next.len() <= i {
+            self.next.resize(i + 1, u32::MAX);
+        }
+        let prev = self
+            .head
+            .insert(Self::hash(id), i as u32)
+            .unwrap_or(u32::MAX);
+        self.next[i] = prev;
     }
 }
 
@@ -308,8 +329,10 @@ type Route = (
 /// invocations, not with the requests.
 pub struct Linker {
     invocations: Vec<Invocation>,
-    by_lambda: HashMap<String, usize>,
-    logged: HashMap<String, Vec<usize>>,
+    /// Invocations by Lambda request id (unique after the merge).
+    by_lambda: IdIndex,
+    /// Invocations by the API request id they logged.
+    logged: IdIndex,
     taken: Vec<Option<Taken>>,
     link_of: HashMap<ReqKey, (usize, MatchMethod)>,
     /// The functions each route is known to use, by [`route_hash`] (routes compared in full
@@ -369,28 +392,25 @@ impl Linker {
     /// Merges invocation parts (in run order) by Lambda request id.
     pub fn new(invocation_parts: Vec<Invocation>) -> Self {
         let mut duplicate_invocations = 0;
-        let mut invs: BTreeMap<String, Invocation> = BTreeMap::new();
-        for part in invocation_parts {
-            match invs.get_mut(&part.lambda_request_id) {
-                Some(existing) => {
+        // A stable sort keeps the parts of one id in run order; each merges into the first.
+        let mut parts = invocation_parts;
+        parts.sort_by(|a, b| a.lambda_request_id.cmp(&b.lambda_request_id));
+        let mut invocations: Vec<Invocation> = Vec::with_capacity(parts.len());
+        for part in parts {
+            match invocations.last_mut() {
+                Some(last) if last.lambda_request_id == part.lambda_request_id => {
                     duplicate_invocations += 1;
-                    existing.merge(part);
+                    last.merge(part);
                 }
-                None => {
-                    invs.insert(part.lambda_request_id.clone(), part);
-                }
+                _ => invocations.push(part),
             }
         }
-        let invocations: Vec<Invocation> = invs.into_values().collect();
-        let by_lambda = invocations
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (v.lambda_request_id.clone(), i))
-            .collect();
-        let mut logged: HashMap<String, Vec<usize>> = HashMap::default();
+        let mut by_lambda = IdIndex::with_capacity(invocations.len());
+        let mut logged = IdIndex::with_capacity(0);
         for (i, v) in invocations.iter().enumerate() {
+            by_lambda.push(&v.lambda_request_id);
             if let Some(r) = &v.logged_request_id {
-                logged.entry(r.clone()).or_default().push(i);
+                logged.insert(i, r);
             }
         }
         let n = invocations.len();
@@ -445,7 +465,12 @@ impl Linker {
             let Some(lid) = rec.get(Var::AuthorizerRequestId) else {
                 continue;
             };
-            if let Some(&ii) = self.by_lambda.get(lid) {
+            let invocations = &self.invocations;
+            let found = self
+                .by_lambda
+                .get_by(lid, |i| Some(invocations[i].lambda_request_id.as_str()))
+                .next();
+            if let Some(ii) = found {
                 if self.taken[ii].is_none() {
                     self.take(
                         ii,
@@ -462,12 +487,12 @@ impl Linker {
             if self.link_of.contains_key(&key) || rec.is_dash(Var::AuthorizerRequestId) {
                 continue;
             }
-            let Some(cands) = self.logged.get(rec.request_id()) else {
-                continue;
-            };
-            let fits: Vec<usize> = cands
-                .iter()
-                .copied()
+            let invocations = &self.invocations;
+            let mut fits: Vec<usize> = self
+                .logged
+                .get_by(rec.request_id(), |i| {
+                    invocations[i].logged_request_id.as_deref()
+                })
                 .filter(|&ii| self.taken[ii].is_none())
                 .filter(|&ii| {
                     let v = &self.invocations[ii];
@@ -475,6 +500,8 @@ impl Linker {
                         && compatible(v.logged_stage.as_deref(), rec.stage())
                 })
                 .collect();
+            // In invocation order, as they were indexed.
+            fits.reverse();
             match fits.as_slice() {
                 [ii] => self.take(*ii, key, rec, MatchMethod::LoggedRequestContext),
                 [] => {}
@@ -822,6 +849,92 @@ mod tests {
             link("req-b"),
             Some(("lam-2".to_string(), MatchMethod::ExecutionIntegrationTag))
         );
+    }
+
+    #[test]
+    fn invocations_merge_in_run_order_and_link_by_lambda_or_logged_request_id() {
+        let t = crate::time::parse_iso("2025-10-14T14:11:52.100Z").unwrap();
+        let with_id = |id: &str, lambda: &str, line| {
+            let mut r = access(id, line);
+            let msg = format!(
+                r#"{{"requestId":"{id}","authorizerRequestId":"{lambda}","requestTime":"14/Oct/2025:14:11:52 +0000","httpMethod":"GET","resourcePath":"/payouts","status":"403"}}"#
+            );
+            if let crate::records::access::Parsed::Record(p) =
+                crate::records::access::AccessParser::new(None)
+                    .parse(&msg, r.origin)
+                    .unwrap()
+            {
+                r = *p;
+            }
+            r
+        };
+        let logged = |lambda: &str, req: &str, start| Invocation {
+            logged_request_id: Some(req.into()),
+            ..invocation(lambda, start)
+        };
+        // lam-2 is seen twice: the first part (run order) keeps its fields, the second
+        // fills what it lacks.
+        let first = Invocation {
+            function_name: None,
+            principal_id: Some("first".into()),
+            ..invocation("lam-2", t + 9)
+        };
+        let second = Invocation {
+            principal_id: Some("second".into()),
+            duration_ms: Some(4.0),
+            ..invocation("lam-2", t + 5)
+        };
+        let invs = vec![
+            invocation("lam-9", t),
+            first,
+            logged("lam-5", "req-c", t + 20),
+            second,
+            logged("lam-6", "req-c", t + 30),
+            logged("lam-7", "req-d", t + 40),
+        ];
+        let reqs = vec![
+            with_id("req-a", "lam-2", 1),
+            access("req-c", 2),
+            access("req-d", 3),
+        ];
+        let out = join(reqs, invs, Vec::new());
+        assert_eq!(out.duplicate_invocations, 1);
+        let ids: Vec<&str> = out
+            .invocations
+            .iter()
+            .map(|v| v.lambda_request_id.as_str())
+            .collect();
+        assert_eq!(ids, ["lam-2", "lam-5", "lam-6", "lam-7", "lam-9"]);
+        let lam2 = &out.invocations[0];
+        assert_eq!(lam2.principal_id.as_deref(), Some("first"));
+        assert_eq!(lam2.duration_ms, Some(4.0));
+        assert_eq!(lam2.start_time_ms, Some(t + 5));
+        assert_eq!(
+            lam2.function_name.as_deref(),
+            Some("payments-token-authorizer")
+        );
+        let link = |lambda: &str| {
+            let i = ids.iter().position(|l| *l == lambda).unwrap();
+            out.invocation_links[i].clone()
+        };
+        assert_eq!(
+            link("lam-2"),
+            Some(("req-a".into(), MatchMethod::AuthorizerRequestId))
+        );
+        // Two invocations logged req-c: neither is its link.
+        assert_eq!(
+            link("lam-5"),
+            Some(("req-c".into(), MatchMethod::Ambiguous))
+        );
+        assert_eq!(
+            link("lam-6"),
+            Some(("req-c".into(), MatchMethod::Ambiguous))
+        );
+        assert_eq!(
+            link("lam-7"),
+            Some(("req-d".into(), MatchMethod::LoggedRequestContext))
+        );
+        assert_eq!(link("lam-9"), None);
     }
 
     #[test]
