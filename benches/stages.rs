@@ -20,7 +20,6 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use gatelog::classify::{classify, Facts};
 use gatelog::generate::Container;
-use gatelog::input::InputFile;
 use gatelog::join::{join, JoinOutput};
 use gatelog::model::{Event, Invocation, Origin, RequestRow};
 use gatelog::pipeline::request_row;
@@ -298,12 +297,7 @@ fn join_classify(c: &mut Criterion) {
 
 /// The output rows, built by `pipeline::request_row` as `analyze` builds them.
 fn rows_of(out: &JoinOutput) -> Vec<RequestRow> {
-    let files = [InputFile {
-        id: 0,
-        path: None,
-        display: "aws/apigateway/ed6jxj1uly/prod/access.log".into(),
-        size: None,
-    }];
+    let files: [std::sync::Arc<str>; 1] = ["aws/apigateway/ed6jxj1uly/prod/access.log".into()];
     let api = gatelog::apiconfig::ApiConfig::default();
     out.requests
         .iter()

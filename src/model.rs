@@ -2,6 +2,7 @@
 //! typed records parsers produce, and the rows the sinks write. No I/O and no parsing here.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Where a piece of input came from: the input file (index into the run's file list), the
 /// 1-based physical line (or record number for containers without lines) and the byte offset
@@ -249,6 +250,31 @@ pub struct Invocation {
 }
 
 impl Invocation {
+    /// Estimated bytes the run keeps in memory for this invocation until its table is
+    /// written: the struct, its strings, and the join's per-invocation index entries.
+    pub fn approx_bytes(&self) -> usize {
+        let text = |s: &Option<String>| s.as_ref().map_or(0, |s| s.capacity() + 16);
+        std::mem::size_of::<Self>()
+            + self.lambda_request_id.capacity()
+            + 16
+            + [
+                &self.function_name,
+                &self.log_stream,
+                &self.principal_id,
+                &self.method_arn,
+                &self.error_type,
+                &self.error_message,
+                &self.logged_request_id,
+                &self.logged_api_id,
+                &self.logged_stage,
+            ]
+            .into_iter()
+            .map(text)
+            .sum::<usize>()
+            // The linker's id indexes and link slots.
+            + 64
+    }
+
     /// Fills every field `self` lacks from `other` (the same invocation seen in another line,
     /// file or export route). The smaller origin wins, so the result does not depend on order.
     pub fn merge(&mut self, other: Invocation) {
@@ -495,7 +521,7 @@ pub struct RequestRow {
     /// Access-record keys no known `$context` variable explains.
     pub extra: Pairs,
     /// Input file of the access record (display path).
-    pub source_file: String,
+    pub source_file: Arc<str>,
     /// 1-based line of the access record in that file.
     pub source_line: i64,
     /// Byte offset of the access record in the decompressed file.
@@ -512,5 +538,5 @@ pub struct InvocationRow {
     /// How it was matched, or null.
     pub match_method: Option<MatchMethod>,
     /// Input file of the invocation's first line (display path).
-    pub source_file: String,
+    pub source_file: Arc<str>,
 }

@@ -593,12 +593,12 @@ fn access_vars(known: crate::records::vars::VarSet) -> Arc<[String]> {
     })
 }
 
-/// Builds the output row of one joined, classified request (`files`: the run's inputs, which
-/// name the row's source file; `api`: what `--api-config` said).
+/// Builds the output row of one joined, classified request (`source_files`: the display names of
+/// the run's inputs, by file index, shared by the rows; `api`: what `--api-config` said).
 pub fn request_row(
     j: &join::Joined,
     invocations: &[Invocation],
-    files: &[InputFile],
+    source_files: &[Arc<str>],
     api: &crate::apiconfig::ApiConfig,
 ) -> RequestRow {
     let a = &j.access;
@@ -743,10 +743,10 @@ pub fn request_row(
             .map(|_| cfg.gateway_responses_customised.clone()),
         sources,
         extra: a.extra.clone(),
-        source_file: files
+        source_file: source_files
             .get(a.origin.file as usize)
-            .map(|f| f.display.clone())
-            .unwrap_or_default(),
+            .cloned()
+            .unwrap_or_else(|| Arc::from("")),
         source_line: a.origin.line as i64,
         source_offset: a.origin.offset as i64,
     }
@@ -878,6 +878,7 @@ pub fn analyze(
     let mut rejects: Vec<Reject> = Vec::new();
     let mut mappings = Vec::new();
     let mut file_mappings: BTreeMap<usize, BTreeMap<(String, Vec<String>), u64>> = BTreeMap::new();
+    parts.reserve(results.iter().map(|r| r.invocations.len()).sum());
     for ((fi, _), r) in units.iter().zip(results) {
         stats.add(&r.stats);
         parts.extend(r.invocations);
@@ -900,6 +901,21 @@ pub fn analyze(
     // The grace hash join: every shard deduplicated, then linked to the invocations shard by
     // shard; the linker's state grows with the invocations only.
     // The exact links are made as each shard is deduplicated, while it is in memory.
+    let source_files: Vec<Arc<str>> = files
+        .iter()
+        .map(|f| Arc::from(f.display.as_str()))
+        .collect();
+    // The invocations are not sharded: they stay in memory, outside the limit, until their
+    // table is written. Said when they weigh more than a quarter of the limit.
+    let invocation_bytes: usize = parts.iter().map(Invocation::approx_bytes).sum();
+    if invocation_bytes > opts.memory_limit / 4 {
+        eprintln!(
+            "gatelog: {} authorizer invocations are kept in memory for the join (about {} MiB, outside --memory-limit {} MiB): expect a peak of about the limit plus that; a run over fewer days of authorizer logs keeps fewer",
+            parts.len(),
+            invocation_bytes >> 20,
+            opts.memory_limit >> 20,
+        );
+    }
     let mut linker = Linker::new(parts);
     let mut shards =
         pool.install(|| store.finish_visiting(|s, reqs| linker.link_exact(s, reqs)))?;
@@ -999,7 +1015,9 @@ pub fn analyze(
                 let rows: Vec<RequestRow> = pool.install(|| {
                     order
                         .par_iter()
-                        .map(|&i| request_row(&requests[i], invocations, &files, &opts.api_config))
+                        .map(|&i| {
+                            request_row(&requests[i], invocations, &source_files, &opts.api_config)
+                        })
                         .collect()
                 });
                 // Counted in parallel: tallies of parts merge into the tally of the whole.
@@ -1057,10 +1075,10 @@ pub fn analyze(
             invocation.error_message = invocation
                 .error_message
                 .map(|m| redact::scrub(&m).into_owned());
-            let source_file = files
+            let source_file = source_files
                 .get(invocation.origin.file as usize)
-                .map(|f| f.display.clone())
-                .unwrap_or_default();
+                .cloned()
+                .unwrap_or_else(|| Arc::from(""));
             let (request_id, match_method) = match link {
                 Some((id, m)) => (
                     (m != crate::model::MatchMethod::Ambiguous).then_some(id),
@@ -1155,7 +1173,12 @@ pub fn analyze(
             "skipped_lines": summary.input.skipped_total(),
             "filtered_out_requests": filtered_out,
         },
-        "run": { "timings_s": timings, "shards": shard_n, "spilled_bytes": spilled_bytes },
+        "run": {
+            "timings_s": timings,
+            "shards": shard_n,
+            "spilled_bytes": spilled_bytes,
+            "invocation_bytes": invocation_bytes,
+        },
     });
     // The last point where stopping leaves the previous dataset untouched.
     crate::interrupt::check()?;

@@ -707,12 +707,12 @@ impl RowTally {
             *self.minutes.entry(t.div_euclid(MINUTE_MS)).or_default() += 1;
         }
         if !r.source_file.is_empty() {
-            match self.coverage.get_mut(r.source_file.as_str()) {
+            match self.coverage.get_mut(&*r.source_file) {
                 Some(s) => s.add(t),
                 None => {
                     let mut s = Span::default();
                     s.add(t);
-                    self.coverage.insert(r.source_file.clone(), s);
+                    self.coverage.insert(r.source_file.to_string(), s);
                 }
             }
         }
@@ -947,7 +947,7 @@ impl Summary {
             }
             if !r.source_file.is_empty() {
                 coverage
-                    .entry(r.source_file.as_str())
+                    .entry(&*r.source_file)
                     .or_default()
                     .add(inv.start_time_ms);
             }
@@ -1221,7 +1221,7 @@ mod tests {
                 r.denied = i % 5 != 0;
                 r.source_ip = Some(format!("198.51.100.{}", i % 11));
                 r.resource_path = Some(format!("/p{}", i % 4));
-                r.source_file = format!("f{}.log", i % 2);
+                r.source_file = format!("f{}.log", i % 2).into();
                 r.advice = vec![format!("advice {}", i % 3)];
                 r.authorizer_status = Some(200);
                 r.authorizer_request_id = (i % 2 == 0).then(|| "x".into());

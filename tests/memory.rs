@@ -166,3 +166,52 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     v
 }
+
+/// The authorizer invocations are held outside the limit: the manifest says how much, and a
+/// run where they weigh more than a quarter of the limit says so on stderr.
+#[test]
+fn the_invocations_held_outside_the_limit_are_reported() {
+    let tmp = util::tmp();
+    let input = tmp.path().join("export");
+    let gen = util::gatelog(&[
+        "generate",
+        "--requests",
+        "40000",
+        "--out",
+        input.to_str().unwrap(),
+    ]);
+    assert!(gen.status.success());
+    let run = |out: &str, limit: &str| {
+        let out = tmp.path().join(out);
+        let r = util::analyze(
+            std::slice::from_ref(&input),
+            &out,
+            &["-q", "--memory-limit", limit],
+        );
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("_manifest.json")).unwrap()).unwrap();
+        (String::from_utf8_lossy(&r.stderr).into_owned(), manifest)
+    };
+    let (quiet, manifest) = run("roomy", "512M");
+    let held = manifest["run"]["invocation_bytes"].as_u64().unwrap();
+    let invocations = manifest["counts"]["authorizer_invocations"]
+        .as_u64()
+        .unwrap();
+    assert!(invocations > 1000, "{manifest}");
+    let per = held / invocations;
+    assert!((300..3000).contains(&per), "{per} bytes an invocation");
+    assert!(
+        !quiet.contains("authorizer invocations are kept"),
+        "{quiet}"
+    );
+    // Some 9,000 invocations, over a quarter of the smallest limit.
+    assert!(held > 4 << 20, "{held} bytes held");
+    let (said, _) = run("tight", "16M");
+    assert!(
+        said.contains(&format!(
+            "{invocations} authorizer invocations are kept in memory"
+        )),
+        "{said}"
+    );
+}

@@ -652,7 +652,7 @@ fn expected_cells(r: &RequestRow) -> BTreeMap<&'static str, Cell> {
         ),
         ("sources", Cell::List(r.sources.clone())),
         ("extra", m(&r.extra)),
-        ("source_file", Cell::Str(r.source_file.clone())),
+        ("source_file", Cell::Str(r.source_file.to_string())),
         ("source_line", Cell::Int(r.source_line)),
         ("source_offset", Cell::Int(r.source_offset)),
     ])
@@ -782,7 +782,7 @@ fn request_row() -> impl Strategy<Value = RequestRow> {
                 gateway_responses_customised: cold.map(|_| nl()),
                 sources: nl(),
                 extra: maps.1,
-                source_file: prov.0,
+                source_file: prov.0.into(),
                 source_line: prov.1,
                 source_offset: prov.2,
             }
