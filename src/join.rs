@@ -913,28 +913,23 @@ mod tests {
             lam2.function_name.as_deref(),
             Some("payments-token-authorizer")
         );
-        let link = |lambda: &str| {
-            let i = ids.iter().position(|l| *l == lambda).unwrap();
-            out.invocation_links[i].clone()
-        };
+        // lam-2 by the access log's id; req-c was logged by two invocations, so neither is its
+        // link; lam-9 by none.
+        let links: Vec<Option<(&str, MatchMethod)>> = out
+            .invocation_links
+            .iter()
+            .map(|l| l.as_ref().map(|(id, m)| (id.as_str(), *m)))
+            .collect();
         assert_eq!(
-            link("lam-2"),
-            Some(("req-a".into(), MatchMethod::AuthorizerRequestId))
+            links,
+            [
+                Some(("req-a", MatchMethod::AuthorizerRequestId)),
+                Some(("req-c", MatchMethod::Ambiguous)),
+                Some(("req-c", MatchMethod::Ambiguous)),
+                Some(("req-d", MatchMethod::LoggedRequestContext)),
+                None,
+            ]
         );
-        // Two invocations logged req-c: neither is its link.
-        assert_eq!(
-            link("lam-5"),
-            Some(("req-c".into(), MatchMethod::Ambiguous))
-        );
-        assert_eq!(
-            link("lam-6"),
-            Some(("req-c".into(), MatchMethod::Ambiguous))
-        );
-        assert_eq!(
-            link("lam-7"),
-            Some(("req-d".into(), MatchMethod::LoggedRequestContext))
-        );
-        assert_eq!(link("lam-9"), None);
     }
 
     #[test]

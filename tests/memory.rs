@@ -45,21 +45,7 @@ fn run_measured(cmd: &mut Command) -> (bool, String, u64) {
 #[test]
 fn a_500_mb_export_stays_within_the_memory_limit() {
     let tmp = util::tmp();
-    let input = tmp.path().join("export");
-    let gen = util::gatelog(&[
-        "generate",
-        "--requests",
-        "185000",
-        "--container",
-        "lines",
-        "--out",
-        input.to_str().unwrap(),
-    ]);
-    assert!(
-        gen.status.success(),
-        "{}",
-        String::from_utf8_lossy(&gen.stderr)
-    );
+    let input = generated(tmp.path(), 185_000, &["--container", "lines"]);
     let bytes: u64 = walk(&input)
         .iter()
         .map(|p| p.metadata().unwrap().len())
@@ -100,15 +86,7 @@ fn a_500_mb_export_stays_within_the_memory_limit() {
 #[test]
 fn spilling_changes_no_answer() {
     let tmp = util::tmp();
-    let input = tmp.path().join("export");
-    let gen = util::gatelog(&[
-        "generate",
-        "--requests",
-        "8000",
-        "--out",
-        input.to_str().unwrap(),
-    ]);
-    assert!(gen.status.success());
+    let input = generated(tmp.path(), 8000, &[]);
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     let ra = util::analyze(std::slice::from_ref(&input), &a, &["-q"]);
     let rb = util::analyze(
@@ -172,15 +150,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn the_invocations_held_outside_the_limit_are_reported() {
     let tmp = util::tmp();
-    let input = tmp.path().join("export");
-    let gen = util::gatelog(&[
-        "generate",
-        "--requests",
-        "40000",
-        "--out",
-        input.to_str().unwrap(),
-    ]);
-    assert!(gen.status.success());
+    let input = generated(tmp.path(), 40_000, &[]);
     let run = |out: &str, limit: &str| {
         let out = tmp.path().join(out);
         let r = util::analyze(
@@ -214,4 +184,26 @@ fn the_invocations_held_outside_the_limit_are_reported() {
         )),
         "{said}"
     );
+}
+
+/// `gatelog generate --requests N [extra…]` into `dir/export` (by default the sample-data
+/// mix of containers).
+fn generated(dir: &std::path::Path, requests: u64, extra: &[&str]) -> std::path::PathBuf {
+    let input = dir.join("export");
+    let n = requests.to_string();
+    let mut args = vec![
+        "generate",
+        "--requests",
+        &n,
+        "--out",
+        input.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let gen = util::gatelog(&args);
+    assert!(
+        gen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gen.stderr)
+    );
+    input
 }
