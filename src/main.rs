@@ -2,7 +2,6 @@
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -215,34 +214,38 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         },
     };
 
-    let progress = if !a.quiet && std::io::stderr().is_terminal() {
-        let total: u64 = a
-            .inputs
-            .iter()
-            .filter_map(|p| std::fs::metadata(p).ok())
-            .filter(|m| m.is_file())
-            .map(|m| m.len())
-            .sum();
-        let pb = indicatif::ProgressBar::new(total.max(1));
+    // Bytes read against the inputs' size while reading; then the phase, with a spinner.
+    let progress = (!a.quiet && std::io::stderr().is_terminal()).then(|| {
+        let pb = indicatif::ProgressBar::new(0);
         pb.set_style(
             indicatif::ProgressStyle::with_template(
                 "{spinner} {bytes}/{total_bytes} read  {binary_bytes_per_sec}  eta {eta}",
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
-        Some(pb)
-    } else {
-        None
-    };
-    let done = AtomicU64::new(0);
-    let on_file = |bytes: u64| {
-        let d = done.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        if let Some(pb) = &progress {
-            pb.set_position(d);
+        pb
+    });
+    let on_progress = |p: pipeline::Progress| {
+        let Some(pb) = &progress else { return };
+        match p {
+            pipeline::Progress::Start { bytes } => pb.set_length(bytes),
+            pipeline::Progress::Read { bytes } => pb.inc(bytes),
+            pipeline::Progress::Phase(phase) => {
+                if let Ok(style) =
+                    indicatif::ProgressStyle::with_template("{spinner} {msg}  {elapsed}")
+                {
+                    pb.set_style(style);
+                }
+                pb.set_message(format!(
+                    "{} read; {phase}",
+                    indicatif::HumanBytes(pb.position())
+                ));
+                pb.enable_steady_tick(std::time::Duration::from_millis(120));
+            }
         }
     };
     gatelog::interrupt::install();
-    let outcome = match pipeline::analyze(&opts, &on_file) {
+    let outcome = match pipeline::analyze(&opts, &on_progress) {
         Ok(o) => o,
         Err(PipelineError::Interrupted(_)) => {
             if let Some(pb) = &progress {

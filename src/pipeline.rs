@@ -30,6 +30,23 @@ use crate::summary::{InputStats, MappingUse, RowTally, Summary};
 /// Lines after which a source whose every line failed gets an early warning.
 const EARLY_WARNING_LINES: u64 = 10_000;
 
+/// What [`analyze`] reports as it goes, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// The inputs were found: this many bytes to read, as stored (gzip compressed).
+    Start {
+        /// Bytes of all input files (stdin counts 0).
+        bytes: u64,
+    },
+    /// A file, or a chunk of one, was read: its bytes as stored.
+    Read {
+        /// Bytes of that file or chunk.
+        bytes: u64,
+    },
+    /// Reading is over and a later phase began: `join`, `classify and write`, `finish`.
+    Phase(&'static str),
+}
+
 /// What `analyze` needs, already validated.
 #[derive(Debug, Clone)]
 pub struct AnalyzeOptions {
@@ -755,11 +772,14 @@ pub fn request_row(
 /// Runs the whole job.
 pub fn analyze(
     opts: &AnalyzeOptions,
-    on_file_done: &(dyn Fn(u64) + Sync),
+    progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<AnalyzeOutcome, PipelineError> {
     let t0 = Instant::now();
     let mut timings = BTreeMap::new();
     let files = input::discover(&opts.inputs)?;
+    progress(Progress::Start {
+        bytes: files.iter().filter_map(|f| f.size).sum(),
+    });
     let mut writer = DatasetWriter::create(
         &opts.out,
         DatasetOptions {
@@ -847,7 +867,9 @@ pub fn analyze(
                 }
                 let (i, chunk) = &units[u];
                 let r = process_file(&files[*i], chunk.as_ref(), opts, &store);
-                on_file_done(r.stats.bytes_in);
+                progress(Progress::Read {
+                    bytes: r.stats.bytes_in,
+                });
                 *slots[u].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
             });
         }
@@ -871,6 +893,7 @@ pub fn analyze(
         );
     }
     timings.insert("read_parse".to_string(), t0.elapsed().as_secs_f64());
+    progress(Progress::Phase("join"));
 
     let t1 = Instant::now();
     let mut stats = InputStats::default();
@@ -927,6 +950,7 @@ pub fn analyze(
     linker.settle();
     crate::interrupt::check()?;
     timings.insert("join".to_string(), t1.elapsed().as_secs_f64());
+    progress(Progress::Phase("classify and write"));
 
     // Classify and write a group of shards at a time. Within a group, rows go out by dt
     // partition, request time, request id, then provenance; a run whose input fits in one
@@ -1060,6 +1084,7 @@ pub fn analyze(
     let conflicting_duplicate_ids = shards.conflicting_duplicate_ids;
     drop(shards);
 
+    progress(Progress::Phase("finish"));
     let t2 = Instant::now();
     let linked = linker.finish();
     let mut inv_rows: Vec<InvocationRow> = linked
@@ -1228,5 +1253,66 @@ mod filter_tests {
         };
         assert!(f.keeps_time(Some(10)) && f.keeps_time(Some(19)) && !f.keeps_time(Some(20)));
         assert!(f.keeps_time(None));
+    }
+}
+
+#[cfg(test)]
+mod progress_tests {
+    use super::*;
+
+    #[test]
+    fn progress_counts_every_input_byte_then_names_the_phases_in_order() {
+        let out = tempfile::tempdir().unwrap();
+        let opts = AnalyzeOptions {
+            inputs: vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample-data")],
+            out: out.path().join("out"),
+            access_formats: AccessFormats::default(),
+            container: None,
+            kind: None,
+            threads: Some(2),
+            overwrite: false,
+            rejects_per_reason: 10,
+            compression: Compression::default(),
+            max_rows_per_file: 5_000_000,
+            run_id: "progress-test".into(),
+            filter: Filter::default(),
+            athena: None,
+            reports: Reports::default(),
+            memory_limit: 64 << 20,
+            spill_dir: None,
+            api_config: Arc::default(),
+        };
+        let seen = Mutex::new(Vec::new());
+        analyze(&opts, &|p| seen.lock().unwrap().push(p)).unwrap();
+        let seen = seen.into_inner().unwrap();
+        let Some(Progress::Start { bytes }) = seen.first().copied() else {
+            panic!("starts with the total: {seen:?}");
+        };
+        let read: u64 = seen
+            .iter()
+            .map(|p| match p {
+                Progress::Read { bytes } => *bytes,
+                _ => 0,
+            })
+            .sum();
+        assert!(bytes > 1 << 20, "the sample data is 2 MiB: {bytes}");
+        assert_eq!(read, bytes);
+        let phases: Vec<&str> = seen
+            .iter()
+            .filter_map(|p| match p {
+                Progress::Phase(name) => Some(*name),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(phases, ["join", "classify and write", "finish"]);
+        let last_read = seen
+            .iter()
+            .rposition(|p| matches!(p, Progress::Read { .. }))
+            .unwrap();
+        let first_phase = seen
+            .iter()
+            .position(|p| matches!(p, Progress::Phase(_)))
+            .unwrap();
+        assert!(last_read < first_phase, "{seen:?}");
     }
 }
