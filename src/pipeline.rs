@@ -107,19 +107,23 @@ fn budgets(limit: usize) -> (usize, usize, usize) {
     (held, group.max(1 << 20), (limit / 10).max(4 << 20))
 }
 
+/// Expected bytes of text in a file: its size, or ten times that for gzip (the usual ratio
+/// of text logs); `None` for stdin.
+fn text_bytes(f: &InputFile) -> Option<u64> {
+    let n = f.size?;
+    Some(if f.display.ends_with(".gz") {
+        n.saturating_mul(10)
+    } else {
+        n
+    })
+}
+
 /// Number of hash shards: enough that one shard of the expected input fits in a group.
 fn shard_count(files: &[InputFile], limit: usize) -> usize {
     let bytes: f64 = files
         .iter()
-        .map(|f| {
-            match f.size {
-                // Gzip: assume the usual ~10× of text logs.
-                Some(n) if f.display.ends_with(".gz") => n as f64 * 10.0,
-                Some(n) => n as f64,
-                // stdin: as many shards as the limit allows.
-                None => f64::MAX / 4.0,
-            }
-        })
+        // stdin: as many shards as the limit allows.
+        .map(|f| text_bytes(f).map_or(f64::MAX / 4.0, |n| n as f64))
         .sum();
     let (_, group, _) = budgets(limit);
     let need = (bytes * RECORD_MEM_PER_INPUT_BYTE / group as f64).ceil() as usize;
@@ -845,14 +849,15 @@ pub fn analyze(
         .into_iter()
         .flatten()
         .collect();
-    // Largest first, each thread taking the next unit as it finishes one, so that no big
-    // unit starts last while the other threads have nothing left (results keep unit order).
+    // Largest first (by expected text, gzip counted decompressed), each thread taking the
+    // next unit as it finishes one, so that no big unit starts last while the other threads
+    // have nothing left (results keep unit order).
     let mut order: Vec<usize> = (0..units.len()).collect();
     order.sort_by_key(|&k| {
         let (i, chunk) = &units[k];
         let bytes = chunk
             .as_ref()
-            .map_or(files[*i].size.unwrap_or(0), |c| c.end - c.start);
+            .map_or(text_bytes(&files[*i]).unwrap_or(0), |c| c.end - c.start);
         (std::cmp::Reverse(bytes), k)
     });
     let next = AtomicUsize::new(0);
