@@ -196,18 +196,9 @@ pub fn dedupe(mut access: Vec<AccessRecord>, mut exec_parts: Vec<(String, ExecFa
     let mut requests: Vec<AccessRecord> = Vec::with_capacity(slots.len());
     'records: for rec in order.iter().filter_map(|&(_, i)| slots[i as usize].take()) {
         let mut seen = false;
-        // Oldest first, as the requests were added; no allocation for the usual new id.
-        let same: Vec<usize> = {
-            let mut it = by_id.get(rec.request_id(), &requests).peekable();
-            match it.peek() {
-                None => Vec::new(),
-                Some(_) => {
-                    let mut v: Vec<usize> = it.collect();
-                    v.reverse();
-                    v
-                }
-            }
-        };
+        // Oldest first, as the requests were added (collecting nothing allocates nothing).
+        let mut same: Vec<usize> = by_id.get(rec.request_id(), &requests).collect();
+        same.reverse();
         if !same.is_empty() {
             seen = true;
             for i in same {

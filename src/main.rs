@@ -37,7 +37,7 @@ fn usage(msg: impl Into<String>) -> anyhow::Error {
 /// mimalloc: the pipeline allocates and frees millions of short strings and vectors on two
 /// threads at once, where glibc's allocator spent about a third of the CPU in `malloc`,
 /// `free` and `malloc_consolidate` (docs/PERFORMANCE.md §5). Measured on a 0.5 GB export:
-/// 5.4–7.2 s with glibc, 3.7 s with mimalloc, byte-identical output.
+/// 5.4–9.2 s with glibc, 3.7 s with mimalloc, byte-identical output.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

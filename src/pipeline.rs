@@ -926,9 +926,6 @@ pub fn analyze(
             });
         }
     }
-    // The grace hash join: every shard deduplicated, then linked to the invocations shard by
-    // shard; the linker's state grows with the invocations only.
-    // The exact links are made as each shard is deduplicated, while it is in memory.
     let source_files: Vec<Arc<str>> = files
         .iter()
         .map(|f| Arc::from(f.display.as_str()))
@@ -944,6 +941,9 @@ pub fn analyze(
             opts.memory_limit >> 20,
         );
     }
+    // The grace hash join: every shard deduplicated, then linked to the invocations shard by
+    // shard; the linker's state grows with the invocations only.
+    // The exact links are made as each shard is deduplicated, while it is in memory.
     let mut linker = Linker::new(parts);
     let mut shards =
         pool.install(|| store.finish_visiting(|s, reqs| linker.link_exact(s, reqs)))?;
