@@ -821,7 +821,8 @@ pub fn analyze(
         .clone()
         .unwrap_or_else(|| writer.staging_dir().to_path_buf())
         .join(format!("spill-{}", opts.run_id));
-    let store = ShardStore::new(shard_n, held_budget, spill_dir);
+    // Units of half a group: a group holds about two.
+    let store = ShardStore::new(shard_n, held_budget, group_budget / 2, spill_dir);
     // `None` once an interrupt stopped the reading: the remaining files are not read.
     // Work units: whole files, and record-aligned chunks of large plain access logs, so
     // that one big file does not keep the other threads idle.
@@ -966,17 +967,20 @@ pub fn analyze(
     // The Parquet writer runs on its own thread, writing one group while the next is
     // classified (two groups in memory at most: the budget counts them).
     let (t_write, produced) = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<RequestRow>, bool)>(0);
+        // A group's rows, and the day before which no later group has a row (the files of
+        // earlier days are finished once the group is written).
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<RequestRow>, Option<i64>)>(0);
         let writer_ref = &mut writer;
         let pool_ref = &pool;
         let handle = scope.spawn(move || -> Result<f64, PipelineError> {
             let mut t = 0.0;
-            for (rows, more) in rx {
+            for (rows, next_day) in rx {
                 let t3 = Instant::now();
                 // Columns are encoded in parallel on the run's pool.
                 pool_ref.install(|| -> Result<(), PipelineError> {
                     writer_ref.write_requests(rows.iter())?;
-                    if more {
+                    if let Some(day) = next_day {
+                        writer_ref.finish_request_days_before(day)?;
                         // More groups follow: the writers' row groups stay within their
                         // share of the memory limit.
                         writer_ref.flush_row_groups(writer_budget)?;
@@ -1069,7 +1073,8 @@ pub fn analyze(
                 });
                 tally.merge(part);
                 t_classify += t2.elapsed().as_secs_f64();
-                if tx.send((rows, s < shards.shards.len())).is_err() {
+                let next_day = shards.shards.get(s).map(|u| u.first_day());
+                if tx.send((rows, next_day)).is_err() {
                     // The writer stopped on an error, which its result carries.
                     break;
                 }

@@ -1,18 +1,31 @@
-//! The join's input, split into hash shards by request id, held in memory while it fits in
-//! the memory budget and spilled to disk past it (a grace hash join: every record of one
-//! request lands in the same shard, so shards are joined one at a time).
+//! The join's input, keyed by (day, request id), held in memory while it fits in the memory
+//! budget and spilled to disk past it (a grace hash join: every record of one request has
+//! the same key, so ranges of keys are joined one at a time).
+//!
+//! A record's key is its day bucket (from its request time, else its log event time), then
+//! a hash shard of its request id. Keys in order walk the days in order, so the join, and
+//! the Parquet writer after it, move through the days one after another and can finish a
+//! day's files when they leave it, instead of keeping every day open to the end (each open
+//! file holds a compression context per column). A bucket is a day from 01:00 to 23:00 UTC
+//! or the two hours around a midnight, so that the records of one request (its access
+//! record, duplicates of it, its execution log lines: seconds apart) never straddle two
+//! buckets. When some records have no time at all (messages read without their event time,
+//! as the `lines` container does), a request's records may lack a time in one log and have
+//! one in another, so the units are then cut by hash shard across all days, as a plain
+//! grace hash join would, and the writer keeps every day open to the end.
 //!
 //! Parsing workers add records through a [`ShardBatch`] of their own and hand it over in
-//! bulk. While the estimated size of what is held stays under the budget, records stay as
-//! they are; the first batch that would cross it spills every shard to its file under the
-//! spill directory, and from then on batches are serialized (postcard, length-prefixed) and
-//! appended. After parsing, each shard is deduplicated once ([`crate::join::dedupe`]) and
-//! read back as often as the join needs.
+//! bulk. Past the budget, what is held is written to a run file in key order (postcard
+//! frames, length-prefixed), with an index of where each key starts. After parsing, the keys
+//! are cut into units of about a group's size, in key order; each unit is gathered from
+//! memory and the runs, deduplicated once ([`crate::join::dedupe`]), and read back as often
+//! as the join needs.
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
@@ -50,17 +63,27 @@ pub enum SpillError {
     },
 }
 
-/// What a shard holds before deduplication.
+/// What a key holds before deduplication, borrowed for a run file.
 #[derive(Serialize)]
 enum ItemRef<'a> {
     Access(&'a AccessRecord),
     Exec(&'a str, &'a ExecFacts),
 }
 
+/// What a key holds before deduplication.
 #[derive(Deserialize)]
 enum Item {
     Access(AccessRecord),
     Exec(String, ExecFacts),
+}
+
+impl Item {
+    fn as_ref(&self) -> ItemRef<'_> {
+        match self {
+            Item::Access(r) => ItemRef::Access(r),
+            Item::Exec(id, f) => ItemRef::Exec(id, f),
+        }
+    }
 }
 
 /// Estimated heap bytes of a record held in memory (its text, slots and bookkeeping).
@@ -72,17 +95,95 @@ fn exec_mem(id: &str, _f: &ExecFacts) -> usize {
     id.len() + 2 * std::mem::size_of::<ExecFacts>()
 }
 
-/// The shard of a request id: a fixed hash, so the layout does not depend on thread count or
-/// file order.
+const MS_PER_DAY: i64 = 86_400_000;
+/// A midnight's bucket reaches this far to either side of it: wider than the time between
+/// the first and the last record of one request (its access record's request time, its
+/// execution log lines, its access log event), which is seconds.
+const EDGE_MS: i64 = 3_600_000;
+/// Hash shards within a bucket: at most 2^10.
+const SHARD_BITS: u32 = 10;
+/// Most hash shards a store uses.
+pub const MAX_SHARDS: usize = 1 << SHARD_BITS;
+/// Bucket numbers are kept in 22 bits, offset so that times before 1970 have one too.
+const BUCKET_OFFSET: i64 = 1 << 21;
+/// The bucket of records with no time at all, last.
+const UNTIMED: u32 = (1 << 22) - 1;
+
+/// The day bucket of a record's time: `2d + 1` for day `d` from 01:00 to 23:00 UTC, `2d`
+/// for the two hours around the midnight that starts day `d`, [`UNTIMED`] without a time.
+/// Buckets in order walk the days in order.
+fn bucket_of(t: Option<i64>) -> u32 {
+    let Some(t) = t else { return UNTIMED };
+    let d = t.div_euclid(MS_PER_DAY);
+    let r = t.rem_euclid(MS_PER_DAY);
+    let b = if r < EDGE_MS {
+        2 * d
+    } else if r >= MS_PER_DAY - EDGE_MS {
+        2 * d + 2
+    } else {
+        2 * d + 1
+    };
+    b.saturating_add(BUCKET_OFFSET)
+        .clamp(0, i64::from(UNTIMED) - 1) as u32
+}
+
+/// The earliest day (days since the epoch) of a record in bucket `b`: `i64::MAX` for the
+/// untimed bucket (its records, if any have a time, are the exception, see the module
+/// documentation), `i64::MIN` for the bucket that holds every time before the range.
+fn first_day_of(b: u32) -> i64 {
+    if b == UNTIMED {
+        return i64::MAX;
+    }
+    if b == 0 {
+        return i64::MIN;
+    }
+    let b = i64::from(b) - BUCKET_OFFSET;
+    if b.rem_euclid(2) == 0 {
+        b.div_euclid(2) - 1
+    } else {
+        b.div_euclid(2)
+    }
+}
+
+/// A record's place: its bucket in the high bits, its hash shard in the low ones, so that
+/// keys in order walk the days.
+fn key_of(bucket: u32, hash: u64, shards: usize) -> u32 {
+    (bucket << SHARD_BITS) | (hash % shards as u64) as u32
+}
+
+fn bucket_of_key(k: u32) -> u32 {
+    k >> SHARD_BITS
+}
+
+fn shard_of_key(k: u32) -> u32 {
+    k & ((1 << SHARD_BITS) - 1)
+}
+
+fn key_of_shard(bucket: u32, shard: u32) -> u32 {
+    (bucket << SHARD_BITS) | shard
+}
+
+fn id_hash(id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
+}
+
+/// The hash shard of a request id: a fixed hash, so the layout does not depend on thread
+/// count or file order.
 pub fn shard_of(id: &str, shards: usize) -> usize {
-    (xxhash_rust::xxh3::xxh3_64(id.as_bytes()) % shards as u64) as usize
+    (id_hash(id) % shards as u64) as usize
+}
+
+/// A record on its way into the store: its key, its estimated memory, the record.
+struct Entry {
+    key: u32,
+    mem: usize,
+    item: Item,
 }
 
 /// A worker's records on their way to the store.
 #[derive(Default)]
 pub struct ShardBatch {
-    access: Vec<(u32, AccessRecord)>,
-    exec: Vec<(u32, String, ExecFacts)>,
+    entries: Vec<Entry>,
     mem: usize,
 }
 
@@ -92,70 +193,147 @@ impl ShardBatch {
         self.mem
     }
 
-    /// Adds an access record.
+    /// Adds an access record, under the bucket of its request time (else its log time).
     pub fn access(&mut self, store: &ShardStore, r: AccessRecord) {
-        let s = shard_of(r.request_id(), store.n) as u32;
-        self.mem += record_mem(&r);
-        self.access.push((s, r));
+        let t = r.request_time().map(|(t, _)| t).or(r.log_time_ms);
+        let hash = id_hash(r.request_id());
+        let mem = record_mem(&r);
+        self.push(store.key(t, hash), mem, Item::Access(r));
     }
 
-    /// Adds execution-log facts about request `id`.
+    /// Adds execution-log facts about request `id`, under the bucket of their first line.
     pub fn exec(&mut self, store: &ShardStore, id: String, f: ExecFacts) {
-        let s = shard_of(&id, store.n) as u32;
-        self.mem += exec_mem(&id, &f);
-        self.exec.push((s, id, f));
+        let key = store.key(f.first_time_ms, id_hash(&id));
+        let mem = exec_mem(&id, &f);
+        self.push(key, mem, Item::Exec(id, f));
+    }
+
+    fn push(&mut self, key: u32, mem: usize, item: Item) {
+        self.mem += mem;
+        self.entries.push(Entry { key, mem, item });
     }
 }
 
+/// What the store holds in memory.
 #[derive(Default)]
-struct Shard {
-    access: Vec<AccessRecord>,
-    exec: Vec<(String, ExecFacts)>,
-    /// Estimated bytes of `access` and `exec`.
+struct Held {
+    entries: Vec<Entry>,
+    /// Estimated bytes of `entries`.
     mem: usize,
-    /// Serialized items not yet appended to the file.
-    pending: Vec<u8>,
-    /// Bytes in the file.
-    spilled: u64,
+    /// Estimated bytes of every record added, by key: where the units are cut, the same
+    /// whatever went to disk.
+    sizes: HashMap<u32, usize>,
+    /// Some record has no time.
+    untimed: bool,
 }
 
-/// The shards of one run.
+/// Records written to disk at once, in key order.
+struct Run {
+    path: PathBuf,
+    file: File,
+    /// `(key, offset)` where each key's frames start, in key order.
+    index: Vec<(u32, u64)>,
+    len: u64,
+}
+
+impl Run {
+    /// The frames of `unit`'s keys, one after another (empty when it has none).
+    fn read_unit(&self, unit: &Unit) -> Result<Vec<u8>, SpillError> {
+        // Index ranges of the unit's keys: one range of keys, or one per day bucket.
+        let mut ranges: Vec<(usize, usize)> = Vec::new();
+        if unit.by_shard {
+            let mut i = 0;
+            while i < self.index.len() {
+                let b = bucket_of_key(self.index[i].0);
+                let lo = key_of_shard(b, unit.lo);
+                let hi = key_of_shard(b, unit.hi);
+                let from = i + self.index[i..].partition_point(|e| e.0 < lo);
+                let to = from + self.index[from..].partition_point(|e| e.0 <= hi);
+                ranges.push((from, to));
+                // On to the next bucket.
+                i = to + self.index[to..].partition_point(|e| bucket_of_key(e.0) == b);
+            }
+        } else {
+            let from = self.index.partition_point(|e| e.0 < unit.lo);
+            let to = self.index.partition_point(|e| e.0 <= unit.hi);
+            ranges.push((from, to));
+        }
+        let mut buf = Vec::new();
+        for (from, to) in ranges {
+            if from == to {
+                continue;
+            }
+            let start = self.index[from].1;
+            let end = self.index.get(to).map_or(self.len, |e| e.1);
+            let at = buf.len();
+            buf.resize(at + (end - start) as usize, 0);
+            read_exact_at(&self.file, &mut buf[at..], start).map_err(|e| SpillError::Read {
+                path: self.path.clone(),
+                detail: e.to_string(),
+            })?;
+        }
+        Ok(buf)
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(f: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(f, buf, at)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(f: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    use std::io::Read;
+    use std::io::{Seek, SeekFrom};
+    let mut f = f.try_clone()?;
+    f.seek(SeekFrom::Start(at))?;
+    f.read_exact(buf)
+}
+
+/// The records of one run of a join.
 pub struct ShardStore {
     n: usize,
-    shards: Vec<Mutex<Shard>>,
     budget: usize,
-    held: AtomicUsize,
-    spilling: AtomicBool,
+    unit_mem: usize,
+    held: Mutex<Held>,
+    runs: Mutex<Vec<Run>>,
     dir: PathBuf,
     dir_made: Mutex<bool>,
-    /// Flush a shard's pending bytes at this size.
-    pending_cap: usize,
     error: Mutex<Option<SpillError>>,
     spilled_bytes: AtomicUsize,
+    next_run: AtomicUsize,
+    /// Handed over to [`Shards`]: its files are theirs to remove.
+    finished: bool,
 }
 
 impl ShardStore {
-    /// `n` shards; records stay in memory up to `budget` estimated bytes, then go to files
-    /// under `dir` (created when first needed, removed on drop).
-    pub fn new(n: usize, budget: usize, dir: PathBuf) -> Self {
-        let n = n.max(1);
+    /// `n` hash shards per day bucket (at most [`MAX_SHARDS`]); records stay in memory up to
+    /// `budget` estimated bytes, then go to sorted runs under `dir` (created when first
+    /// needed, removed on drop). After parsing, the keys are cut into units of about
+    /// `unit_mem` estimated bytes.
+    pub fn new(n: usize, budget: usize, unit_mem: usize, dir: PathBuf) -> Self {
         ShardStore {
-            n,
-            shards: (0..n).map(|_| Mutex::new(Shard::default())).collect(),
+            n: n.clamp(1, MAX_SHARDS),
             budget,
-            held: AtomicUsize::new(0),
-            spilling: AtomicBool::new(false),
+            unit_mem: unit_mem.max(1),
+            held: Mutex::new(Held::default()),
+            runs: Mutex::new(Vec::new()),
             dir,
             dir_made: Mutex::new(false),
-            pending_cap: (budget / 8 / n).clamp(16 << 10, 1 << 20),
             error: Mutex::new(None),
             spilled_bytes: AtomicUsize::new(0),
+            next_run: AtomicUsize::new(0),
+            finished: false,
         }
+    }
+
+    fn key(&self, t: Option<i64>, hash: u64) -> u32 {
+        key_of(bucket_of(t), hash, self.n)
     }
 
     /// Whether anything went to disk.
     pub fn spilled(&self) -> bool {
-        self.spilling.load(Ordering::Relaxed)
+        self.spilled_bytes.load(Ordering::Relaxed) > 0
     }
 
     /// Bytes written to spill files so far.
@@ -175,10 +353,6 @@ impl ShardStore {
         }
     }
 
-    fn path(&self, s: usize) -> PathBuf {
-        self.dir.join(format!("shard-{s:05}.bin"))
-    }
-
     fn ensure_dir(&self) -> Result<(), SpillError> {
         let mut made = self.dir_made.lock().unwrap_or_else(|e| e.into_inner());
         if !*made {
@@ -192,116 +366,96 @@ impl ShardStore {
     }
 
     /// Hands a worker's batch over (and empties it, keeping its capacity for the worker's
-    /// next records).
+    /// next records). The batch that takes what is held past the budget writes it all to a
+    /// run; the other workers go on adding meanwhile.
     pub fn add(&self, batch: &mut ShardBatch) {
         let mem = std::mem::take(&mut batch.mem);
-        if !self.spilling.load(Ordering::Acquire) {
-            let held = self.held.fetch_add(mem, Ordering::AcqRel) + mem;
-            if held <= self.budget {
-                for (s, r) in batch.access.drain(..) {
-                    let mut sh = self.lock(s as usize);
-                    sh.mem += record_mem(&r);
-                    sh.access.push(r);
-                }
-                for (s, id, f) in batch.exec.drain(..) {
-                    let mut sh = self.lock(s as usize);
-                    sh.mem += exec_mem(&id, &f);
-                    sh.exec.push((id, f));
-                }
-                return;
+        let full = {
+            let mut h = self.held.lock().unwrap_or_else(|e| e.into_inner());
+            let h = &mut *h;
+            h.entries.reserve(batch.entries.len());
+            for e in batch.entries.drain(..) {
+                *h.sizes.entry(e.key).or_default() += e.mem;
+                h.untimed |= bucket_of_key(e.key) == UNTIMED;
+                h.entries.push(e);
             }
-            self.start_spilling();
+            h.mem += mem;
+            (h.mem > self.budget).then(|| {
+                h.mem = 0;
+                std::mem::take(&mut h.entries)
+            })
+        };
+        if let Some(entries) = full {
+            if let Err(e) = self.write_run(entries) {
+                self.fail(e);
+            }
         }
-        let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); self.n];
-        for (s, r) in &batch.access {
-            frame(&mut bufs[*s as usize], &ItemRef::Access(r));
-        }
-        for (s, id, f) in &batch.exec {
-            frame(&mut bufs[*s as usize], &ItemRef::Exec(id, f));
-        }
-        batch.access.clear();
-        batch.exec.clear();
-        for (s, b) in bufs.into_iter().enumerate() {
-            if b.is_empty() {
+    }
+
+    /// Writes `entries` to a new run file in key order, freeing each as it goes.
+    fn write_run(&self, entries: Vec<Entry>) -> Result<(), SpillError> {
+        self.ensure_dir()?;
+        let mut order: Vec<(u32, u32)> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.key, i as u32))
+            .collect();
+        order.sort_unstable();
+        let mut slots: Vec<Option<Item>> = entries.into_iter().map(|e| Some(e.item)).collect();
+        let n = self.next_run.fetch_add(1, Ordering::Relaxed);
+        let path = self.dir.join(format!("run-{n:05}.bin"));
+        let write_err = |source| SpillError::Write {
+            path: path.clone(),
+            source,
+        };
+        // Read back by offset once the parsing is done.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(write_err)?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        let mut index: Vec<(u32, u64)> = Vec::new();
+        let mut at = 0u64;
+        let mut buf = Vec::new();
+        for (key, i) in order {
+            if index.last().is_none_or(|l| l.0 != key) {
+                index.push((key, at));
+            }
+            let Some(item) = slots[i as usize].take() else {
                 continue;
-            }
-            let mut sh = self.lock(s);
-            sh.pending.extend_from_slice(&b);
-            if sh.pending.len() >= self.pending_cap {
-                self.flush(s, &mut sh);
-            }
+            };
+            buf.clear();
+            frame(&mut buf, &item.as_ref());
+            drop(item);
+            w.write_all(&buf).map_err(write_err)?;
+            at += buf.len() as u64;
         }
-    }
-
-    fn lock(&self, s: usize) -> std::sync::MutexGuard<'_, Shard> {
-        self.shards[s].lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Moves everything held in memory to the shard files.
-    fn start_spilling(&self) {
-        if self.spilling.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        if let Err(e) = self.ensure_dir() {
-            self.fail(e);
-            return;
-        }
-        for s in 0..self.n {
-            let mut sh = self.lock(s);
-            let access = std::mem::take(&mut sh.access);
-            let exec = std::mem::take(&mut sh.exec);
-            self.held.fetch_sub(sh.mem, Ordering::AcqRel);
-            sh.mem = 0;
-            for r in &access {
-                frame(&mut sh.pending, &ItemRef::Access(r));
-                if sh.pending.len() >= self.pending_cap {
-                    self.flush(s, &mut sh);
-                }
-            }
-            for (id, f) in &exec {
-                frame(&mut sh.pending, &ItemRef::Exec(id, f));
-            }
-            self.flush(s, &mut sh);
-        }
-    }
-
-    fn flush(&self, s: usize, sh: &mut Shard) {
-        if sh.pending.is_empty() {
-            return;
-        }
-        let path = self.path(s);
-        let res = self.ensure_dir().and_then(|()| {
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .and_then(|mut f| f.write_all(&sh.pending))
-                .map_err(|source| SpillError::Write {
-                    path: path.clone(),
-                    source,
-                })
+        w.flush().map_err(write_err)?;
+        let file = w.into_inner().map_err(|e| write_err(e.into_error()))?;
+        index.shrink_to_fit();
+        self.spilled_bytes.fetch_add(at as usize, Ordering::Relaxed);
+        let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        runs.push(Run {
+            path,
+            file,
+            index,
+            len: at,
         });
-        match res {
-            Ok(()) => {
-                sh.spilled += sh.pending.len() as u64;
-                self.spilled_bytes
-                    .fetch_add(sh.pending.len(), Ordering::Relaxed);
-            }
-            Err(e) => self.fail(e),
-        }
-        sh.pending.clear();
-        sh.pending.shrink_to(self.pending_cap);
+        Ok(())
     }
 
-    /// Ends the parsing: writes what is pending and deduplicates every shard, in parallel,
-    /// into [`Request`]s. Returns the shards and the duplicate counts.
+    /// Ends the parsing and deduplicates every unit, in parallel, into [`Request`]s. Returns
+    /// the units and the duplicate counts.
     pub fn finish(self) -> Result<Shards, SpillError> {
         self.finish_visiting(|_, _| {})
     }
 
-    /// [`ShardStore::finish`], calling `f` on every deduplicated shard in shard order while
-    /// it is still in memory (as [`Shards::visit`] would, without reading it back). Shards
-    /// are deduplicated a window of as many as the pool has threads at a time.
+    /// [`ShardStore::finish`], calling `f` on every deduplicated unit in order while it is
+    /// still in memory (as [`Shards::visit`] would, without reading it back). Units are
+    /// deduplicated a window of as many as the pool has threads at a time.
     pub fn finish_visiting(
         mut self,
         mut f: impl FnMut(u32, &[Request]),
@@ -309,51 +463,66 @@ impl ShardStore {
         if let Some(e) = self.take_error() {
             return Err(e);
         }
-        let spilled = self.spilled();
-        let dir = self.dir.clone();
-        let n = self.n;
-        let shards: Vec<Shard> = std::mem::take(&mut self.shards)
-            .into_iter()
-            .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
-            .collect();
-        use rayon::prelude::*;
-        let window = rayon::current_num_threads().max(1);
-        let mut shards = shards.into_iter().enumerate();
+        let held = std::mem::take(self.held.get_mut().unwrap_or_else(|e| e.into_inner()));
+        let runs = std::mem::take(self.runs.get_mut().unwrap_or_else(|e| e.into_inner()));
+        let spilled = !runs.is_empty();
+        let units = cut_units(held.sizes, self.unit_mem, held.untimed);
+        // What is still in memory, by unit.
+        let mut parts: Vec<Vec<Item>> = units.iter().map(|_| Vec::new()).collect();
+        for e in held.entries {
+            let u = units.partition_point(|u| u.hi < u.place(e.key));
+            parts[u].push(e.item);
+        }
         let mut out = Shards {
-            shards: Vec::with_capacity(n),
+            shards: Vec::with_capacity(units.len()),
             duplicate_records: 0,
             conflicting_duplicate_ids: 0,
-            dir: spilled.then(|| dir.clone()),
+            dir: spilled.then(|| self.dir.clone()),
         };
-        loop {
-            let chunk: Vec<(usize, Shard)> = shards.by_ref().take(window).collect();
-            if chunk.is_empty() {
-                break;
-            }
-            let done: Vec<Result<Deduped, SpillError>> = chunk
-                .into_par_iter()
-                .map(|(s, sh)| dedupe_shard(sh, self.path(s), spilled))
-                .collect();
-            for r in done {
-                let (data, dups, conflicts, spilled_requests) = match r {
-                    Ok(x) => x,
-                    Err(e) => {
-                        if spilled {
-                            let _ = std::fs::remove_dir_all(&dir);
-                        }
-                        return Err(e);
-                    }
-                };
-                let s = out.shards.len() as u32;
-                match &data.file {
-                    None => f(s, &data.held),
-                    Some(_) => f(s, &spilled_requests),
+        self.finished = true;
+        let gather = |unit: &Unit, mut items: Vec<Item>| -> Result<Vec<Item>, SpillError> {
+            for run in &runs {
+                let bytes = run.read_unit(unit)?;
+                for item in frames::<Item>(&bytes, &run.path) {
+                    items.push(item?);
                 }
-                out.duplicate_records += dups;
-                out.conflicting_duplicate_ids += conflicts;
-                out.shards.push(data);
             }
+            Ok(items)
+        };
+        use rayon::prelude::*;
+        let window = rayon::current_num_threads().max(1);
+        let mut todo = units.iter().zip(parts).enumerate();
+        let result = (|| -> Result<(), SpillError> {
+            loop {
+                let chunk: Vec<_> = todo.by_ref().take(window).collect();
+                if chunk.is_empty() {
+                    return Ok(());
+                }
+                let done: Vec<Result<Deduped, SpillError>> = chunk
+                    .into_par_iter()
+                    .map(|(i, (unit, part))| {
+                        let items = gather(unit, part)?;
+                        let path = self.dir.join(format!("unit-{i:05}.bin"));
+                        dedupe_unit(items, unit, path, spilled)
+                    })
+                    .collect();
+                for r in done {
+                    let (data, dups, conflicts, spilled_requests) = r?;
+                    let s = out.shards.len() as u32;
+                    match &data.file {
+                        None => f(s, &data.held),
+                        Some(_) => f(s, &spilled_requests),
+                    }
+                    out.duplicate_records += dups;
+                    out.conflicting_duplicate_ids += conflicts;
+                    out.shards.push(data);
+                }
+            }
+        })();
+        for run in runs {
+            let _ = std::fs::remove_file(&run.path);
         }
+        result?;
         Ok(out)
     }
 }
@@ -361,38 +530,96 @@ impl ShardStore {
 impl Drop for ShardStore {
     fn drop(&mut self) {
         // Dropped unfinished (an error or an interrupt): the files go. A finished store hands
-        // its files over to [`Shards`].
-        if !self.shards.is_empty() && self.spilling.load(Ordering::Relaxed) {
+        // its directory over to [`Shards`].
+        let made = *self.dir_made.get_mut().unwrap_or_else(|e| e.into_inner());
+        if !self.finished && made {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
 }
 
-/// A shard after deduplication: its data, its duplicate and conflict counts, and (for a
-/// spilled shard) its requests, visited once before they are dropped.
+/// A range of keys deduplicated together: keys `lo..=hi`, or (`by_shard`) the keys of hash
+/// shards `lo..=hi` in every day bucket.
+struct Unit {
+    lo: u32,
+    hi: u32,
+    by_shard: bool,
+}
+
+impl Unit {
+    /// Where key `k` falls in the order of units like this one.
+    fn place(&self, k: u32) -> u32 {
+        if self.by_shard {
+            shard_of_key(k)
+        } else {
+            k
+        }
+    }
+
+    /// The earliest day of its records (see [`ShardData::first_day`]).
+    fn first_day(&self) -> i64 {
+        if self.by_shard {
+            i64::MIN
+        } else {
+            first_day_of(bucket_of_key(self.lo))
+        }
+    }
+}
+
+/// Cuts the keys in order into units of about `unit_mem` estimated bytes; by hash shard
+/// across the days when some records have no time (`untimed`). A unit holds whole keys, so
+/// every record of a request is in one unit.
+fn cut_units(sizes: HashMap<u32, usize>, unit_mem: usize, untimed: bool) -> Vec<Unit> {
+    let mut keys: Vec<(u32, usize)> = if untimed {
+        let mut by_shard: HashMap<u32, usize> = HashMap::new();
+        for (k, m) in sizes {
+            *by_shard.entry(shard_of_key(k)).or_default() += m;
+        }
+        by_shard.into_iter().collect()
+    } else {
+        sizes.into_iter().collect()
+    };
+    keys.sort_unstable();
+    let mut units: Vec<Unit> = Vec::new();
+    let mut mem = 0usize;
+    for (k, m) in keys {
+        match units.last_mut() {
+            Some(u) if mem + m <= unit_mem => {
+                u.hi = k;
+                mem += m;
+            }
+            _ => {
+                units.push(Unit {
+                    lo: k,
+                    hi: k,
+                    by_shard: untimed,
+                });
+                mem = m;
+            }
+        }
+    }
+    units
+}
+
+/// A unit after deduplication: its data, its duplicate and conflict counts, and (for a
+/// spilled run) its requests, visited once before they are dropped.
 type Deduped = (ShardData, u64, u64, Vec<Request>);
 
-/// Deduplicates one shard: what it holds plus what its file at `path` has. When the run
-/// spilled, the deduplicated requests are written back to `path` (the join reads each shard
-/// more than once) and also returned, to be visited once before they are dropped.
-fn dedupe_shard(mut sh: Shard, path: PathBuf, spilled: bool) -> Result<Deduped, SpillError> {
-    let (mut access, mut exec) = (std::mem::take(&mut sh.access), std::mem::take(&mut sh.exec));
-    if sh.spilled > 0 || !sh.pending.is_empty() {
-        let mut bytes = Vec::new();
-        if sh.spilled > 0 {
-            File::open(&path)
-                .and_then(|f| BufReader::new(f).read_to_end(&mut bytes))
-                .map_err(|e| SpillError::Read {
-                    path: path.clone(),
-                    detail: e.to_string(),
-                })?;
-        }
-        bytes.extend_from_slice(&sh.pending);
-        for item in frames::<Item>(&bytes, &path) {
-            match item? {
-                Item::Access(r) => access.push(r),
-                Item::Exec(id, f) => exec.push((id, f)),
-            }
+/// Deduplicates one unit's records. When the run spilled, the deduplicated requests are
+/// written to `path` (the join reads each unit more than once) and also returned, to be
+/// visited once before they are dropped.
+fn dedupe_unit(
+    items: Vec<Item>,
+    unit: &Unit,
+    path: PathBuf,
+    spilled: bool,
+) -> Result<Deduped, SpillError> {
+    let mut access = Vec::new();
+    let mut exec = Vec::new();
+    for item in items {
+        match item {
+            Item::Access(r) => access.push(r),
+            Item::Exec(id, f) => exec.push((id, f)),
         }
     }
     let d = crate::join::dedupe(access, exec);
@@ -401,12 +628,14 @@ fn dedupe_shard(mut sh: Shard, path: PathBuf, spilled: bool) -> Result<Deduped, 
         .iter()
         .map(|r| record_mem(&r.access) + 2 * std::mem::size_of::<ExecFacts>())
         .sum();
+    let first_day = unit.first_day();
     if !spilled {
         let data = ShardData {
             len: d.requests.len(),
             held: d.requests,
             file: None,
             mem,
+            first_day,
         };
         return Ok((
             data,
@@ -432,6 +661,7 @@ fn dedupe_shard(mut sh: Shard, path: PathBuf, spilled: bool) -> Result<Deduped, 
         file: Some(path),
         len: d.requests.len(),
         mem,
+        first_day,
     };
     Ok((
         data,
@@ -441,12 +671,13 @@ fn dedupe_shard(mut sh: Shard, path: PathBuf, spilled: bool) -> Result<Deduped, 
     ))
 }
 
-/// One deduplicated shard: in memory, or in its file.
+/// One deduplicated unit: in memory, or in its file.
 pub struct ShardData {
     held: Vec<Request>,
     file: Option<PathBuf>,
     len: usize,
     mem: usize,
+    first_day: i64,
 }
 
 impl ShardData {
@@ -463,6 +694,13 @@ impl ShardData {
     /// Estimated bytes of its requests once in memory.
     pub fn mem(&self) -> usize {
         self.mem
+    }
+
+    /// The earliest day (days since the epoch, UTC) of its requests' times; no unit after it
+    /// has an earlier one. `i64::MIN` when the units were cut across the days (some records
+    /// have no time), `i64::MAX` for the units of records without a time.
+    pub fn first_day(&self) -> i64 {
+        self.first_day
     }
 
     /// The shard's requests, owned (the in-memory ones are handed over).
@@ -586,8 +824,13 @@ mod tests {
     use crate::records::access::{AccessParser, Parsed};
 
     fn rec(id: &str, line: u64) -> AccessRecord {
+        rec_at(id, line, 1_760_450_702_000)
+    }
+
+    /// An access record of request `id` at `ms` (its `requestTimeEpoch`).
+    fn rec_at(id: &str, line: u64, ms: i64) -> AccessRecord {
         let msg = format!(
-            r#"{{"requestId":"{id}","ip":"198.51.100.7","requestTime":"14/Oct/2025:14:05:02 +0000","httpMethod":"GET","resourcePath":"/x","status":"403","protocol":"HTTP/1.1","responseLength":"42"}}"#
+            r#"{{"requestId":"{id}","ip":"198.51.100.7","requestTimeEpoch":"{ms}","httpMethod":"GET","resourcePath":"/x","status":"403","protocol":"HTTP/1.1","responseLength":"42"}}"#
         );
         match AccessParser::new(None)
             .parse(
@@ -617,7 +860,7 @@ mod tests {
     }
 
     fn run(budget: usize, dir: &Path) -> (Shards, bool) {
-        let store = ShardStore::new(8, budget, dir.to_path_buf());
+        let store = ShardStore::new(8, budget, 1 << 20, dir.to_path_buf());
         let mut b = ShardBatch::default();
         for i in 0..500u64 {
             b.access(&store, rec(&format!("id-{i:04}"), i + 1));
@@ -654,7 +897,8 @@ mod tests {
     fn finishing_visits_each_shard_once_in_order_as_a_visit_would() {
         for budget in [usize::MAX, 10_000] {
             let tmp = tempfile::tempdir().unwrap();
-            let store = ShardStore::new(8, budget, tmp.path().join("s"));
+            // One key per unit: the 8 shards of the records' one day.
+            let store = ShardStore::new(8, budget, 1, tmp.path().join("s"));
             let mut b = ShardBatch::default();
             for i in 0..300u64 {
                 b.access(&store, rec(&format!("id-{i:04}"), i + 1));
@@ -695,6 +939,134 @@ mod tests {
         }
     }
 
+    fn day_of(r: &Request) -> i64 {
+        let t = r
+            .access
+            .request_time()
+            .map(|(t, _)| t)
+            .or(r.access.log_time_ms);
+        t.map_or(i64::MAX, |t| t.div_euclid(MS_PER_DAY))
+    }
+
+    fn facts_at(ms: Option<i64>, line: u64) -> ExecFacts {
+        let mut f = ExecFacts::default();
+        f.first_time_ms = ms;
+        f.method_status = Some(403);
+        f.origin = Origin {
+            file: 1,
+            line,
+            offset: line * 100,
+        };
+        f
+    }
+
+    #[test]
+    fn units_walk_the_days_in_order_and_keep_each_request_whole() {
+        const DAY0: i64 = 20_000 * MS_PER_DAY;
+        for budget in [usize::MAX, 30_000] {
+            let tmp = tempfile::tempdir().unwrap();
+            let store = ShardStore::new(4, budget, 8_000, tmp.path().join("s"));
+            let mut b = ShardBatch::default();
+            // Three days of requests, added newest first.
+            for i in (0..600i64).rev() {
+                let t = DAY0 + i * (3 * MS_PER_DAY / 600);
+                b.access(&store, rec_at(&format!("r-{i:04}"), i as u64 + 1, t));
+                if b.mem() > 10_000 {
+                    store.add(&mut b);
+                }
+            }
+            // Half a second before midnight, and its execution log lines just after.
+            b.access(&store, rec_at("midnight", 900, DAY0 + MS_PER_DAY - 500));
+            b.exec(
+                &store,
+                "midnight".into(),
+                facts_at(Some(DAY0 + MS_PER_DAY + 200), 1),
+            );
+            store.add(&mut b);
+            assert_eq!(store.spilled(), budget != usize::MAX);
+            let shards = store.finish().unwrap();
+            assert!(shards.shards.len() > 4, "{} units", shards.shards.len());
+            let mut seen: Vec<(u32, String, i64, bool)> = Vec::new();
+            shards
+                .visit(2, |s, reqs| {
+                    for r in reqs {
+                        let id = r.access.request_id().to_string();
+                        seen.push((s, id, day_of(r), r.exec.is_some()));
+                    }
+                })
+                .unwrap();
+            assert_eq!(
+                seen.len(),
+                601,
+                "every request once: none made up from its execution log"
+            );
+            let first: Vec<i64> = shards.shards.iter().map(ShardData::first_day).collect();
+            assert!(first.windows(2).all(|w| w[0] <= w[1]), "{first:?}");
+            assert_eq!(
+                first[0], 19_999,
+                "the first request, at midnight, is in that midnight's bucket"
+            );
+            for (s, id, day, _) in &seen {
+                assert!(*day >= first[*s as usize], "{id} of day {day} in unit {s}");
+            }
+            let midnight = seen.iter().find(|x| x.1 == "midnight").unwrap();
+            assert!(midnight.3, "joined across midnight");
+        }
+    }
+
+    #[test]
+    fn records_without_a_time_put_the_units_across_the_days_and_still_join() {
+        const DAY0: i64 = 20_000 * MS_PER_DAY;
+        for budget in [usize::MAX, 20_000] {
+            let tmp = tempfile::tempdir().unwrap();
+            let store = ShardStore::new(4, budget, 8_000, tmp.path().join("s"));
+            let mut b = ShardBatch::default();
+            for i in 0..300i64 {
+                let id = format!("r-{i:04}");
+                b.access(
+                    &store,
+                    rec_at(&id, i as u64 + 1, DAY0 + i * (MS_PER_DAY / 100)),
+                );
+                // Execution log lines read without their time.
+                b.exec(&store, id, facts_at(None, i as u64 + 1));
+                if b.mem() > 10_000 {
+                    store.add(&mut b);
+                }
+            }
+            store.add(&mut b);
+            assert_eq!(store.spilled(), budget != usize::MAX);
+            let shards = store.finish().unwrap();
+            assert!(shards.shards.len() > 1);
+            assert!(shards.shards.iter().all(|u| u.first_day() == i64::MIN));
+            let mut joined = 0;
+            let mut all = 0;
+            shards
+                .visit(2, |_, reqs| {
+                    all += reqs.len();
+                    joined += reqs.iter().filter(|r| r.exec.is_some()).count();
+                })
+                .unwrap();
+            assert_eq!((all, joined), (300, 300));
+        }
+    }
+
+    #[test]
+    fn buckets_follow_the_days_with_the_midnights_between_them() {
+        let h = 3_600_000;
+        let d = 20_000 * MS_PER_DAY;
+        let b = |t| bucket_of(Some(t));
+        assert!(b(d - h - 1) < b(d - h) && b(d - h) == b(d + h - 1) && b(d + h - 1) < b(d + h));
+        assert_eq!(first_day_of(b(d + h)), 20_000);
+        assert_eq!(first_day_of(b(d)), 19_999);
+        assert_eq!(first_day_of(b(d - 2 * h)), 19_999);
+        assert_eq!(bucket_of(None), UNTIMED);
+        assert_eq!(first_day_of(UNTIMED), i64::MAX);
+        // Far outside the range of real logs: clamped, still in order.
+        assert!(b(i64::MIN / 2) <= b(-MS_PER_DAY) && b(d) < b(i64::MAX / 2));
+        assert!(b(i64::MAX / 2) < UNTIMED);
+        assert!(first_day_of(b(i64::MAX / 2)) <= (i64::MAX / 2).div_euclid(MS_PER_DAY));
+    }
+
     #[test]
     fn a_corrupt_spill_file_is_an_error_not_a_panic() {
         let tmp = tempfile::tempdir().unwrap();
@@ -710,7 +1082,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("not-a-dir");
         std::fs::write(&file, b"x").unwrap();
-        let store = ShardStore::new(4, 0, file.join("spill"));
+        let store = ShardStore::new(4, 0, 1 << 20, file.join("spill"));
         let mut b = ShardBatch::default();
         b.access(&store, rec("a", 1));
         store.add(&mut b);

@@ -650,25 +650,49 @@ impl DatasetWriter {
         rows: impl Iterator<Item = &'a RequestRow>,
     ) -> Result<(), SinkError> {
         let Some(w) = self.opts.window() else {
-            return self.write_rows(rows);
+            return self.write_rows(rows, false);
         };
         let mut owned = std::mem::take(&mut self.near.owned);
-        let r = self.write_rows(rows.inspect(|row| {
-            if w.near_bound(row.partition_ms()) {
-                owned.insert(id_hash(&row.request_id));
-            }
-        }));
+        let r = self.write_rows(
+            rows.inspect(|row| {
+                if w.near_bound(row.partition_ms()) {
+                    owned.insert(id_hash(&row.request_id));
+                }
+            }),
+            false,
+        );
         self.near.owned = owned;
         r
     }
 
     /// Writes invocation rows into `authorizer_invocations/dt=…/` partitions, partitioned by
-    /// `start_time`; otherwise as [`DatasetWriter::write_requests`].
+    /// `start_time`; otherwise as [`DatasetWriter::write_requests`], except that the rows
+    /// come in one call: a partition's part file is finished as soon as the rows pass its
+    /// day (a partition seen again starts another part file).
     pub fn write_invocations<'a>(
         &mut self,
         rows: impl Iterator<Item = &'a InvocationRow>,
     ) -> Result<(), SinkError> {
-        self.write_rows(rows)
+        self.write_rows(rows, true)
+    }
+
+    /// Finishes the part files of the `requests` partitions of days before `day` (days since
+    /// the epoch, UTC): the run has no more rows for them, and each open file holds a
+    /// compression context per column. A row that comes for one of them after all starts
+    /// another part file.
+    pub fn finish_request_days_before(&mut self, day: i64) -> Result<(), SinkError> {
+        self.finish_days_before(Table::Requests, day)
+    }
+
+    fn finish_days_before(&mut self, table: Table, day: i64) -> Result<(), SinkError> {
+        for o in std::mem::take(&mut self.open) {
+            if o.table == table && o.day.is_some_and(|d| d < day) {
+                self.close_part(o)?;
+            } else {
+                self.open.push(o);
+            }
+        }
+        Ok(())
     }
 
     /// Stages a top-level file (`rejects.ndjson`, `summary.json`, `summary.md`,
@@ -1035,9 +1059,12 @@ impl DatasetWriter {
         Ok(())
     }
 
+    /// Writes rows of one table; with `in_day_order` (all of the table's rows, sorted by
+    /// day), each partition's part file is finished as soon as the rows move past its day.
     fn write_rows<'a, R: Row + 'a>(
         &mut self,
         rows: impl Iterator<Item = &'a R>,
+        in_day_order: bool,
     ) -> Result<(), SinkError> {
         let max_rows = match self.opts.max_rows_per_file {
             0 => u64::MAX,
@@ -1060,6 +1087,12 @@ impl DatasetWriter {
                 _ => {
                     if let Some(i) = cur {
                         write_buf(&mut self.open[i], &mut buf)?;
+                        // Rows in day order, all in this call: the days left behind are done.
+                        if let (true, Some(prev), Some(d)) = (in_day_order, self.open[i].day, day) {
+                            if prev < d {
+                                self.finish_days_before(R::TABLE, d)?;
+                            }
+                        }
                     }
                     match self.open.iter().position(|o| o.day == day) {
                         Some(i) => i,
