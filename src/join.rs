@@ -11,74 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 /// and the join's keys come from logs, not from an adversary choosing collisions.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
-/// Items (requests, invocations) by an id, without an owned key per item: a hash of the id
-/// leads to the last item indexed with it, `next` to the one before (ids verified on lookup
-/// against the items themselves). About 20 bytes an item, where a `HashMap<String, _>` costs
-/// a copy of the id and some 100 bytes.
-struct IdIndex {
-    head: HashMap<u64, u32>,
-    next: Vec<u32>,
-}
-
-impl IdIndex {
-    fn with_capacity(n: usize) -> Self {
-        IdIndex {
-            head: HashMap::with_capacity_and_hasher(n, Default::default()),
-            next: Vec::with_capacity(n),
-        }
-    }
-
-    fn hash(id: &str) -> u64 {
-        xxhash_rust::xxh3::xxh3_64(id.as_bytes())
-    }
-
-    /// Indexes of the requests with `id`, most recent first.
-    fn get<'a>(
-        &'a self,
-        id: &'a str,
-        requests: &'a [AccessRecord],
-    ) -> impl Iterator<Item = usize> + 'a {
-        self.get_by(id, move |i| Some(requests[i].request_id()))
-    }
-
-    /// Indexes of the items whose id (`id_of`) is `id`, most recently indexed first.
-    fn get_by<'a>(
-        &'a self,
-        id: &'a str,
-        id_of: impl Fn(usize) -> Option<&'a str> + 'a,
-    ) -> impl Iterator<Item = usize> + 'a {
-        let mut at = self.head.get(&Self::hash(id)).copied().unwrap_or(u32::MAX);
-        std::iter::from_fn(move || {
-            while at != u32::MAX {
-                let i = at as usize;
-                at = self.next[i];
-                if id_of(i) == Some(id) {
-                    return Some(i);
-                }
-            }
-            None
-        })
-    }
-
-    /// Adds item number `i` (the next one) with `id`.
-    fn push(&mut self, id: &str) {
-        self.insert(self.next.len(), id);
-    }
-
-    /// Adds item number `i` with `id` (items not indexed are skipped over).
-    fn insert(&mut self, i: usize, id: &str) {
-        if self.next.len() <= i {
-            self.next.resize(i + 1, u32::MAX);
-        }
-        let prev = self
-            .head
-            .insert(Self::hash(id), i as u32)
-            .unwrap_or(u32::MAX);
-        self.next[i] = prev;
-    }
-}
-
-use crate::model::{Invocation, MatchMethod};
+use crate::idindex::IdIndex;
+use crate::model::{Invocation, Invocations, MatchMethod};
 use crate::records::access::AccessRecord;
 use crate::records::execution::ExecFacts;
 use crate::records::vars::Var;
@@ -112,8 +46,8 @@ pub struct Joined {
 pub struct JoinOutput {
     /// One entry per request.
     pub requests: Vec<Joined>,
-    /// Every invocation, merged across files and routes, sorted by Lambda request id.
-    pub invocations: Vec<Invocation>,
+    /// Every invocation, merged across files and routes, in run order.
+    pub invocations: Invocations,
     /// Per invocation: the matched request id and link.
     pub invocation_links: Vec<Option<(String, MatchMethod)>>,
     /// The same record seen twice (two files, two export routes): counted once.
@@ -142,7 +76,7 @@ pub fn join(
     exec_parts: Vec<(String, ExecFacts)>,
 ) -> JoinOutput {
     let d = dedupe(access, exec_parts);
-    let mut linker = Linker::new(invocation_parts);
+    let mut linker = Linker::new(invocation_parts.into());
     linker.link_exact(0, &d.requests);
     if linker.needs_inference() {
         linker.count_inferred(0, &d.requests);
@@ -319,7 +253,7 @@ type Route = (
 /// [`Linker::settle`], then [`Linker::joined`] per request. Its state grows with the
 /// invocations, not with the requests.
 pub struct Linker {
-    invocations: Vec<Invocation>,
+    invocations: Invocations,
     /// Invocations by Lambda request id (unique after the merge).
     by_lambda: IdIndex,
     /// Invocations by the API request id they logged.
@@ -381,20 +315,34 @@ fn route(r: &AccessRecord) -> Route {
 
 impl Linker {
     /// Merges invocation parts (in run order) by Lambda request id.
-    pub fn new(invocation_parts: Vec<Invocation>) -> Self {
+    pub fn new(invocation_parts: Invocations) -> Self {
         let mut duplicate_invocations = 0;
-        // A stable sort keeps the parts of one id in run order; each merges into the first.
-        let mut parts = invocation_parts;
-        parts.sort_by(|a, b| a.lambda_request_id.cmp(&b.lambda_request_id));
-        let mut invocations: Vec<Invocation> = Vec::with_capacity(parts.len());
-        for part in parts {
-            match invocations.last_mut() {
-                Some(last) if last.lambda_request_id == part.lambda_request_id => {
-                    duplicate_invocations += 1;
-                    last.merge(part);
+        // In place: each invocation seen again (in run order) is merged into its first part
+        // and removed.
+        let mut invocations = invocation_parts;
+        {
+            let mut first = IdIndex::with_capacity(invocations.len());
+            for i in 0..invocations.len() {
+                let found = {
+                    let invs = &invocations;
+                    let id = invs[i].lambda_request_id.as_str();
+                    first
+                        .get_by(id, |j| Some(invs[j].lambda_request_id.as_str()))
+                        .next()
+                };
+                match found {
+                    Some(f) => {
+                        // An empty id marks the part merged away (a real one has an id).
+                        let part = std::mem::take(&mut invocations[i]);
+                        invocations[f].merge(part);
+                        duplicate_invocations += 1;
+                    }
+                    None => first.insert(i, &invocations[i].lambda_request_id),
                 }
-                _ => invocations.push(part),
             }
+        }
+        if duplicate_invocations > 0 {
+            invocations.retain(|v| !v.lambda_request_id.is_empty());
         }
         let mut by_lambda = IdIndex::with_capacity(invocations.len());
         let mut logged = IdIndex::with_capacity(0);
@@ -423,8 +371,8 @@ impl Linker {
         }
     }
 
-    /// The merged invocations, sorted by Lambda request id.
-    pub fn invocations(&self) -> &[Invocation] {
+    /// The merged invocations, in run order.
+    pub fn invocations(&self) -> &Invocations {
         &self.invocations
     }
 
@@ -713,8 +661,8 @@ impl Linker {
 /// The invocations of a run after linking.
 #[derive(Debug, Default)]
 pub struct LinkerOutput {
-    /// Merged invocations, sorted by Lambda request id.
-    pub invocations: Vec<Invocation>,
+    /// Merged invocations, in run order.
+    pub invocations: Invocations,
     /// Per invocation: the request id it was tied to, and how (or `Ambiguous`).
     pub links: Vec<Option<(String, MatchMethod)>>,
     /// Per invocation: its request was dropped by the run's filter.
@@ -895,8 +843,9 @@ mod tests {
             .iter()
             .map(|v| v.lambda_request_id.as_str())
             .collect();
-        assert_eq!(ids, ["lam-2", "lam-5", "lam-6", "lam-7", "lam-9"]);
-        let lam2 = &out.invocations[0];
+        // In run order, lam-2's second part merged into its first.
+        assert_eq!(ids, ["lam-9", "lam-2", "lam-5", "lam-6", "lam-7"]);
+        let lam2 = &out.invocations[1];
         assert_eq!(lam2.principal_id.as_deref(), Some("first"));
         assert_eq!(lam2.duration_ms, Some(4.0));
         assert_eq!(lam2.start_time_ms, Some(t + 5));
@@ -914,11 +863,11 @@ mod tests {
         assert_eq!(
             links,
             [
+                None,
                 Some(("req-a", MatchMethod::AuthorizerRequestId)),
                 Some(("req-c", MatchMethod::Ambiguous)),
                 Some(("req-c", MatchMethod::Ambiguous)),
                 Some(("req-d", MatchMethod::LoggedRequestContext)),
-                None,
             ]
         );
     }

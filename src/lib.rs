@@ -16,6 +16,7 @@ pub mod classify;
 pub mod cli;
 pub mod explain;
 pub mod generate;
+mod idindex;
 pub mod input;
 pub mod interrupt;
 pub mod join;

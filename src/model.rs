@@ -249,6 +249,86 @@ pub struct Invocation {
     pub origin: Origin,
 }
 
+/// The invocations of a run, kept in the chunks the authorizer logs were assembled in
+/// (never copied into one array, which would hold them twice while it is filled), and read
+/// by index like a slice.
+#[derive(Debug, Default)]
+pub struct Invocations {
+    chunks: Vec<Vec<Invocation>>,
+    /// Index of each chunk's first invocation.
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl Invocations {
+    /// The invocations of `chunks`, one after another (empty chunks are dropped).
+    pub fn from_chunks(chunks: Vec<Vec<Invocation>>) -> Self {
+        let mut out = Invocations::default();
+        for c in chunks.into_iter().filter(|c| !c.is_empty()) {
+            out.starts.push(out.len);
+            out.len += c.len();
+            out.chunks.push(c);
+        }
+        out
+    }
+
+    /// Number of invocations.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The invocations in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Invocation> + '_ {
+        self.chunks.iter().flatten()
+    }
+
+    /// Keeps the invocations `keep` says yes to, in order, in place.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Invocation) -> bool) {
+        let chunks = std::mem::take(&mut self.chunks);
+        *self = Invocations::from_chunks(
+            chunks
+                .into_iter()
+                .map(|mut c| {
+                    c.retain(&mut keep);
+                    c
+                })
+                .collect(),
+        );
+    }
+
+    fn locate(&self, i: usize) -> (usize, usize) {
+        assert!(i < self.len, "invocation {i} of {}", self.len);
+        let c = self.starts.partition_point(|&s| s <= i) - 1;
+        (c, i - self.starts[c])
+    }
+}
+
+impl From<Vec<Invocation>> for Invocations {
+    fn from(v: Vec<Invocation>) -> Self {
+        Invocations::from_chunks(vec![v])
+    }
+}
+
+impl std::ops::Index<usize> for Invocations {
+    type Output = Invocation;
+    fn index(&self, i: usize) -> &Invocation {
+        let (c, k) = self.locate(i);
+        &self.chunks[c][k]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Invocations {
+    fn index_mut(&mut self, i: usize) -> &mut Invocation {
+        let (c, k) = self.locate(i);
+        &mut self.chunks[c][k]
+    }
+}
+
 impl Invocation {
     /// Estimated bytes the run keeps in memory for this invocation until its table is
     /// written: the struct, its strings, and the join's per-invocation index entries.
@@ -323,6 +403,41 @@ pub fn is_uuid(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invocations_in_chunks_read_like_one_slice() {
+        let inv = |id: &str| Invocation {
+            lambda_request_id: id.into(),
+            ..Default::default()
+        };
+        let mut v = Invocations::from_chunks(vec![
+            vec![inv("a"), inv("b")],
+            Vec::new(),
+            vec![inv("c")],
+            vec![inv("d"), inv("e"), inv("f")],
+        ]);
+        assert_eq!(v.len(), 6);
+        let ids = |v: &Invocations| -> String {
+            (0..v.len())
+                .map(|i| v[i].lambda_request_id.clone())
+                .collect()
+        };
+        assert_eq!(ids(&v), "abcdef");
+        assert_eq!(
+            v.iter()
+                .map(|i| i.lambda_request_id.as_str())
+                .collect::<String>(),
+            "abcdef"
+        );
+        v[3].principal_id = Some("p".into());
+        v.retain(|i| !matches!(i.lambda_request_id.as_str(), "b" | "c" | "f"));
+        assert_eq!(ids(&v), "ade");
+        assert_eq!(v[1].principal_id.as_deref(), Some("p"));
+        assert!(
+            std::panic::catch_unwind(|| v[3].origin).is_err(),
+            "past the end"
+        );
+    }
 
     #[test]
     fn uuid_shape() {

@@ -14,7 +14,8 @@ use crate::classify::{self, Facts};
 use crate::input::{self, ContainerKind, Frame, InputFile};
 use crate::join::{self, Linker};
 use crate::model::{
-    excerpt, Event, Invocation, InvocationRow, LogKind, Origin, Reject, RejectReason, RequestRow,
+    excerpt, Event, Invocation, InvocationRow, Invocations, LogKind, Origin, Reject, RejectReason,
+    RequestRow,
 };
 use crate::records::access::{AccessParser, AccessRecord, Parsed};
 use crate::records::authorizer::{looks_like_lambda, AuthorizerLog, LambdaLine};
@@ -25,7 +26,7 @@ use crate::redact;
 use crate::sink::dataset::{DatasetOptions, DatasetWriter};
 use crate::sink::parquet::Compression;
 use crate::spill::{ShardBatch, ShardStore};
-use crate::summary::{InputStats, MappingUse, RowTally, Summary};
+use crate::summary::{InputStats, InvocationTally, MappingUse, RowTally, Summary};
 
 /// Lines after which a source whose every line failed gets an early warning.
 const EARLY_WARNING_LINES: u64 = 10_000;
@@ -92,6 +93,9 @@ const CHUNK_MIN_BYTES: u64 = 32 << 20;
 
 /// A worker hands its records to the shard store every this many estimated bytes.
 const BATCH_BYTES: usize = 1 << 20;
+
+/// Invocation rows made and written at once.
+const INVOCATION_ROWS_AT_ONCE: usize = 1 << 16;
 
 /// Estimated bytes in memory per byte of (uncompressed) input once parsed, and per byte of
 /// a parsed record once it is a classified row: sizing the shards and groups.
@@ -320,7 +324,8 @@ struct FileWork<'a> {
 
 /// What one file yielded besides the records it handed to the shard store.
 struct FileResult {
-    invocations: Vec<Invocation>,
+    /// In chunks, as the authorizer log assembled them.
+    invocations: Vec<Vec<Invocation>>,
     stats: InputStats,
     rejects: Vec<Reject>,
     mappings: BTreeMap<(String, Vec<String>), u64>,
@@ -583,7 +588,7 @@ fn process_file(
     }
     store.add(&mut w.batch);
     FileResult {
-        invocations: w.authz.finish(),
+        invocations: w.authz.finish_chunks(),
         stats: w.stats,
         rejects: w.rejects,
         mappings: w.mappings,
@@ -618,7 +623,7 @@ fn access_vars(known: crate::records::vars::VarSet) -> Arc<[String]> {
 /// the run's inputs, by file index, shared by the rows; `api`: what `--api-config` said).
 pub fn request_row(
     j: &join::Joined,
-    invocations: &[Invocation],
+    invocations: &Invocations,
     source_files: &[Arc<str>],
     api: &crate::apiconfig::ApiConfig,
 ) -> RequestRow {
@@ -907,9 +912,9 @@ pub fn analyze(
     let mut rejects: Vec<Reject> = Vec::new();
     let mut mappings = Vec::new();
     let mut file_mappings: BTreeMap<usize, BTreeMap<(String, Vec<String>), u64>> = BTreeMap::new();
-    parts.reserve(results.iter().map(|r| r.invocations.len()).sum());
     for ((fi, _), r) in units.iter().zip(results) {
         stats.add(&r.stats);
+        // The chunks themselves: the invocations are not copied.
         parts.extend(r.invocations);
         rejects.extend(r.rejects);
         let m = file_mappings.entry(*fi).or_default();
@@ -933,6 +938,7 @@ pub fn analyze(
         .collect();
     // The invocations are not sharded: they stay in memory, outside the limit, until their
     // table is written. Said when they weigh more than a quarter of the limit.
+    let parts = Invocations::from_chunks(parts);
     let invocation_bytes: usize = parts.iter().map(Invocation::approx_bytes).sum();
     if invocation_bytes > opts.memory_limit / 4 {
         eprintln!(
@@ -1096,52 +1102,69 @@ pub fn analyze(
 
     progress(Progress::Phase("finish"));
     let t2 = Instant::now();
-    let linked = linker.finish();
-    let mut inv_rows: Vec<InvocationRow> = linked
-        .invocations
-        .into_iter()
-        .zip(linked.links)
-        .zip(linked.dropped)
-        .filter(|((inv, link), dropped)| match link {
-            Some((_, m)) if *m != crate::model::MatchMethod::Ambiguous => !dropped,
-            _ => opts.filter.keeps_time(inv.start_time_ms),
+    let crate::join::LinkerOutput {
+        mut invocations,
+        mut links,
+        dropped,
+        duplicate_invocations,
+    } = linker.finish();
+    // The invocations that get a row, in the table's order (day, start time, Lambda request
+    // id: unique after the merge), by index: the rows are made and written a batch at a
+    // time, each invocation freed as its row goes, so the invocations are not held twice.
+    let mut order: Vec<u32> = (0..invocations.len())
+        .filter(|&i| match &links[i] {
+            Some((_, m)) if *m != crate::model::MatchMethod::Ambiguous => !dropped[i],
+            _ => opts.filter.keeps_time(invocations[i].start_time_ms),
         })
-        .map(|((mut invocation, link), _)| {
-            invocation.error_message = invocation
-                .error_message
-                .map(|m| redact::scrub(&m).into_owned());
-            let source_file = source_files
-                .get(invocation.origin.file as usize)
-                .cloned()
-                .unwrap_or_else(|| Arc::from(""));
-            let (request_id, match_method) = match link {
-                Some((id, m)) => (
-                    (m != crate::model::MatchMethod::Ambiguous).then_some(id),
-                    Some(m),
-                ),
-                None => (None, None),
-            };
-            InvocationRow {
-                invocation,
-                request_id,
-                match_method,
-                source_file,
-            }
-        })
+        .map(|i| i as u32)
         .collect();
-    let idt = |r: &InvocationRow| day_key(r.invocation.start_time_ms);
-    inv_rows.sort_by(|a, b| {
-        idt(a)
-            .cmp(&idt(b))
-            .then(a.invocation.start_time_ms.cmp(&b.invocation.start_time_ms))
-            .then_with(|| {
-                a.invocation
-                    .lambda_request_id
-                    .cmp(&b.invocation.lambda_request_id)
-            })
-    });
+    let key = |i: u32| {
+        let v = &invocations[i as usize];
+        (
+            day_key(v.start_time_ms),
+            v.start_time_ms,
+            v.lambda_request_id.as_str(),
+        )
+    };
+    order.sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));
     t_classify += t2.elapsed().as_secs_f64();
     timings.insert("classify".to_string(), t_classify);
+
+    let t3 = Instant::now();
+    let mut inv_tally = InvocationTally::default();
+    for batch in order.chunks(INVOCATION_ROWS_AT_ONCE) {
+        let rows: Vec<InvocationRow> = batch
+            .iter()
+            .map(|&i| {
+                let i = i as usize;
+                let mut invocation = std::mem::take(&mut invocations[i]);
+                invocation.error_message = invocation
+                    .error_message
+                    .map(|m| redact::scrub(&m).into_owned());
+                let source_file = source_files
+                    .get(invocation.origin.file as usize)
+                    .cloned()
+                    .unwrap_or_else(|| Arc::from(""));
+                let (request_id, match_method) = match links[i].take() {
+                    Some((id, m)) => (
+                        (m != crate::model::MatchMethod::Ambiguous).then_some(id),
+                        Some(m),
+                    ),
+                    None => (None, None),
+                };
+                InvocationRow {
+                    invocation,
+                    request_id,
+                    match_method,
+                    source_file,
+                }
+            })
+            .collect();
+        rows.iter().for_each(|r| inv_tally.add(r));
+        pool.install(|| writer.write_invocations(rows.iter()))?;
+        pool.install(|| rows.into_par_iter().for_each(drop));
+    }
+    drop((invocations, links, dropped));
 
     let mut summary = Summary::default();
     tally.finish(&mut summary);
@@ -1149,10 +1172,8 @@ pub fn analyze(
     summary.mappings = mappings;
     summary.duplicate_records = duplicate_records;
     summary.conflicting_duplicate_ids = conflicting_duplicate_ids;
-    summary.count_invocations(&inv_rows, linked.duplicate_invocations);
+    inv_tally.finish(&mut summary, duplicate_invocations);
 
-    let t3 = Instant::now();
-    pool.install(|| writer.write_invocations(inv_rows.iter()))?;
     rejects.sort_by_key(|r| r.origin);
     let mut per_reason: BTreeMap<RejectReason, usize> = BTreeMap::new();
     let mut nd = String::new();

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -674,6 +675,112 @@ fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
+/// The authorizer invocation counts of [`Summary::count_invocations`], gathered a batch of
+/// rows at a time.
+#[derive(Debug)]
+pub struct InvocationTally {
+    s: AuthorizerStats,
+    durations: Vec<f64>,
+    inits: Vec<f64>,
+    hist: Vec<u64>,
+    coverage: BTreeMap<Arc<str>, Span>,
+}
+
+impl Default for InvocationTally {
+    fn default() -> Self {
+        InvocationTally {
+            s: AuthorizerStats::default(),
+            durations: Vec::new(),
+            inits: Vec::new(),
+            hist: vec![0; DURATION_BUCKET_EDGES_MS.len()],
+            coverage: BTreeMap::new(),
+        }
+    }
+}
+
+impl InvocationTally {
+    /// Counts one invocation row.
+    pub fn add(&mut self, r: &InvocationRow) {
+        let s = &mut self.s;
+        let inv = &r.invocation;
+        s.invocations += 1;
+        match (&r.request_id, r.match_method) {
+            (Some(_), Some(m)) => {
+                s.matched += 1;
+                *s.by_match_method.entry(m.as_str().to_string()).or_default() += 1;
+            }
+            _ => s.unmatched += 1,
+        }
+        let d = inv.decision.map(|d| d.as_str()).unwrap_or("unknown");
+        match s.decisions.get_mut(d) {
+            Some(n) => *n += 1,
+            None => {
+                s.decisions.insert(d.to_string(), 1);
+            }
+        }
+        s.errors += (inv.decision == Some(Decision::Error)) as u64;
+        s.timeouts += (inv.decision == Some(Decision::Timeout)) as u64;
+        if let Some(init) = inv.init_duration_ms {
+            s.cold_starts += 1;
+            self.inits.push(init);
+        }
+        if let Some(ms) = inv.duration_ms.filter(|d| d.is_finite()) {
+            self.durations.push(ms);
+            let i = DURATION_BUCKET_EDGES_MS
+                .iter()
+                .rposition(|&lo| ms >= lo)
+                .unwrap_or(0);
+            self.hist[i] += 1;
+        }
+        if !r.source_file.is_empty() {
+            match self.coverage.get_mut(&r.source_file) {
+                Some(span) => span.add(inv.start_time_ms),
+                None => {
+                    let mut span = Span::default();
+                    span.add(inv.start_time_ms);
+                    self.coverage.insert(r.source_file.clone(), span);
+                }
+            }
+        }
+    }
+
+    /// Writes the counts into `summary` (keeping its cache estimate); `duplicates` is the
+    /// number of invocations merged because they were seen twice.
+    pub fn finish(self, summary: &mut Summary, duplicates: u64) {
+        let s = &mut summary.authorizer;
+        s.invocations = self.s.invocations;
+        s.duplicates = duplicates;
+        s.matched = self.s.matched;
+        s.unmatched = self.s.unmatched;
+        s.by_match_method = self.s.by_match_method;
+        s.decisions = self.s.decisions;
+        s.cold_starts = self.s.cold_starts;
+        s.errors = self.s.errors;
+        s.timeouts = self.s.timeouts;
+        s.duration_ms = Distribution::of(&self.durations);
+        s.init_duration_ms = Distribution::of(&self.inits);
+        s.duration_histogram = self
+            .hist
+            .into_iter()
+            .enumerate()
+            .map(|(i, count)| HistogramBucket {
+                lower_ms: DURATION_BUCKET_EDGES_MS[i],
+                upper_ms: DURATION_BUCKET_EDGES_MS.get(i + 1).copied(),
+                count,
+            })
+            .collect();
+        summary.coverage.retain(|c| c.log != "authorizer");
+        summary.coverage.extend(
+            self.coverage
+                .iter()
+                .map(|(src, s)| coverage_of(src, "authorizer", *s)),
+        );
+        summary
+            .coverage
+            .sort_by(|a, b| a.source.cmp(&b.source).then_with(|| a.log.cmp(&b.log)));
+    }
+}
+
 /// The counters of [`Summary::count_rows`], fed one row at a time: its memory grows with
 /// the classes, distinct callers and minutes of the time span, not with the rows.
 #[derive(Debug, Default)]
@@ -904,73 +1011,14 @@ impl Summary {
 
     /// Counts the authorizer invocations into [`Summary::authorizer`] (everything but the cache
     /// estimate, which [`Summary::count_rows`] sets) and their coverage per source.
-    /// `duplicates` is the number of invocations merged because they were seen twice.
+    /// `duplicates` is the number of invocations merged because they were seen twice. For
+    /// rows that come in batches, use an [`InvocationTally`].
     pub fn count_invocations(&mut self, rows: &[InvocationRow], duplicates: u64) {
-        let s = &mut self.authorizer;
-        s.invocations = rows.len() as u64;
-        s.duplicates = duplicates;
-        s.matched = 0;
-        s.unmatched = 0;
-        s.by_match_method.clear();
-        s.decisions.clear();
-        s.cold_starts = 0;
-        s.errors = 0;
-        s.timeouts = 0;
-        let mut durations = Vec::with_capacity(rows.len());
-        let mut inits = Vec::new();
-        let mut hist = vec![0u64; DURATION_BUCKET_EDGES_MS.len()];
-        let mut coverage: BTreeMap<&str, Span> = BTreeMap::new();
+        let mut t = InvocationTally::default();
         for r in rows {
-            let inv = &r.invocation;
-            match (&r.request_id, r.match_method) {
-                (Some(_), Some(m)) => {
-                    s.matched += 1;
-                    *s.by_match_method.entry(m.as_str().to_string()).or_default() += 1;
-                }
-                _ => s.unmatched += 1,
-            }
-            let d = inv.decision.map(|d| d.as_str()).unwrap_or("unknown");
-            *s.decisions.entry(d.to_string()).or_default() += 1;
-            s.errors += (inv.decision == Some(Decision::Error)) as u64;
-            s.timeouts += (inv.decision == Some(Decision::Timeout)) as u64;
-            if let Some(init) = inv.init_duration_ms {
-                s.cold_starts += 1;
-                inits.push(init);
-            }
-            if let Some(ms) = inv.duration_ms.filter(|d| d.is_finite()) {
-                durations.push(ms);
-                let i = DURATION_BUCKET_EDGES_MS
-                    .iter()
-                    .rposition(|&lo| ms >= lo)
-                    .unwrap_or(0);
-                hist[i] += 1;
-            }
-            if !r.source_file.is_empty() {
-                coverage
-                    .entry(&*r.source_file)
-                    .or_default()
-                    .add(inv.start_time_ms);
-            }
+            t.add(r);
         }
-        s.duration_ms = Distribution::of(&durations);
-        s.init_duration_ms = Distribution::of(&inits);
-        s.duration_histogram = hist
-            .into_iter()
-            .enumerate()
-            .map(|(i, count)| HistogramBucket {
-                lower_ms: DURATION_BUCKET_EDGES_MS[i],
-                upper_ms: DURATION_BUCKET_EDGES_MS.get(i + 1).copied(),
-                count,
-            })
-            .collect();
-        self.coverage.retain(|c| c.log != "authorizer");
-        self.coverage.extend(
-            coverage
-                .into_iter()
-                .map(|(src, s)| coverage_of(src, "authorizer", s)),
-        );
-        self.coverage
-            .sort_by(|a, b| a.source.cmp(&b.source).then_with(|| a.log.cmp(&b.log)));
+        t.finish(self, duplicates);
     }
 
     /// Denied requests that are not the gateway's own refusals (the backend's 401/403/429).

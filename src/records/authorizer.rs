@@ -22,6 +22,7 @@ use std::fmt::Write as _;
 use memchr::{memchr, memmem};
 use serde_json::{Map, Value};
 
+use crate::idindex::IdIndex;
 use crate::model::{is_uuid, Decision, Event, Invocation, Origin};
 
 /// Longest error message kept on an invocation, in characters.
@@ -87,6 +88,9 @@ pub fn looks_like_lambda(message: &str) -> bool {
         _ => false,
     }
 }
+
+/// Invocations per chunk of [`AuthorizerLog`]'s store.
+const CHUNK: usize = 1 << 14;
 
 /// Per-invocation state while the log is read.
 #[derive(Debug)]
@@ -170,7 +174,12 @@ impl Acc {
 /// Assembles invocations from the events of one or more Lambda log streams, fed in input order.
 #[derive(Debug, Default)]
 pub struct AuthorizerLog {
-    invs: HashMap<String, Acc>,
+    /// The invocations in the order first seen, in chunks of [`CHUNK`]: no array of all of
+    /// them is ever copied into a larger one while the log is read.
+    invs: Vec<Vec<Acc>>,
+    /// `invs` by Lambda request id.
+    by_id: IdIndex,
+    len: usize,
     /// Log stream key → request id of its open invocation (last START without END).
     open: HashMap<String, String>,
     key_buf: String,
@@ -249,29 +258,40 @@ impl AuthorizerLog {
 
     /// All invocations seen, sorted by lambda_request_id. Merge duplicates with Invocation::merge.
     pub fn finish(self) -> Vec<Invocation> {
-        // Lines of one invocation from several inputs were already merged field by field (first
-        // value wins, worst decision, smallest origin, earliest start), as Invocation::merge does.
-        let mut out: Vec<Invocation> = self
-            .invs
-            .into_values()
-            .map(|acc| {
-                let mut inv = acc.inv;
-                inv.start_time_ms = acc.start_ms.or(acc.app_ms);
-                inv
-            })
-            .collect();
+        let mut out: Vec<Invocation> = self.finish_chunks().into_iter().flatten().collect();
         out.sort_by(|a, b| a.lambda_request_id.cmp(&b.lambda_request_id));
         out
     }
 
+    /// The invocations as [`AuthorizerLog::finish`] gives them, but in the order first seen
+    /// and in chunks, converted one chunk at a time (a large log's invocations are never held
+    /// twice).
+    pub fn finish_chunks(self) -> Vec<Vec<Invocation>> {
+        // Lines of one invocation from several inputs were already merged field by field (first
+        // value wins, worst decision, smallest origin, earliest start), as Invocation::merge does.
+        self.invs
+            .into_iter()
+            .map(|chunk| {
+                chunk
+                    .into_iter()
+                    .map(|acc| {
+                        let mut inv = acc.inv;
+                        inv.start_time_ms = acc.start_ms.or(acc.app_ms);
+                        inv
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Number of distinct invocations seen so far.
     pub fn len(&self) -> usize {
-        self.invs.len()
+        self.len
     }
 
     /// Whether no invocation has been seen yet.
     pub fn is_empty(&self) -> bool {
-        self.invs.is_empty()
+        self.len == 0
     }
 
     /// Text-format platform lines. `None` when the message is not one.
@@ -436,6 +456,8 @@ impl AuthorizerLog {
     ) -> Option<&mut Acc> {
         let Self {
             invs,
+            by_id,
+            len,
             open,
             key_buf,
         } = self;
@@ -446,10 +468,26 @@ impl AuthorizerLog {
                 open.get(key_buf.as_str())?.as_str()
             }
         };
-        if !invs.contains_key(id) {
-            invs.insert(id.to_owned(), Acc::new(id, ev.origin));
-        }
-        let acc = invs.get_mut(id)?;
+        let found = by_id
+            .get_by(id, |i| {
+                Some(invs[i / CHUNK][i % CHUNK].inv.lambda_request_id.as_str())
+            })
+            .next();
+        let i = match found {
+            Some(i) => i,
+            None => {
+                if invs.last().is_none_or(|c| c.len() == CHUNK) {
+                    invs.push(Vec::with_capacity(CHUNK));
+                }
+                if let Some(chunk) = invs.last_mut() {
+                    chunk.push(Acc::new(id, ev.origin));
+                }
+                by_id.push(id);
+                *len += 1;
+                *len - 1
+            }
+        };
+        let acc = &mut invs[i / CHUNK][i % CHUNK];
         acc.inv.origin = acc.inv.origin.min(ev.origin);
         if acc.inv.function_name.is_none() {
             acc.inv.function_name = fname.map(str::to_owned);

@@ -666,9 +666,9 @@ impl DatasetWriter {
     }
 
     /// Writes invocation rows into `authorizer_invocations/dt=…/` partitions, partitioned by
-    /// `start_time`; otherwise as [`DatasetWriter::write_requests`], except that the rows
-    /// come in one call: a partition's part file is finished as soon as the rows pass its
-    /// day (a partition seen again starts another part file).
+    /// `start_time`; otherwise as [`DatasetWriter::write_requests`], except that all the
+    /// rows come sorted by day (in one call or several): a partition's part file is finished
+    /// as soon as the rows pass its day (a partition seen again starts another part file).
     pub fn write_invocations<'a>(
         &mut self,
         rows: impl Iterator<Item = &'a InvocationRow>,
@@ -1059,8 +1059,9 @@ impl DatasetWriter {
         Ok(())
     }
 
-    /// Writes rows of one table; with `in_day_order` (all of the table's rows, sorted by
-    /// day), each partition's part file is finished as soon as the rows move past its day.
+    /// Writes rows of one table; with `in_day_order` (the table's rows come sorted by day,
+    /// over one call or several), each partition's part file is finished as soon as the rows
+    /// move past its day.
     fn write_rows<'a, R: Row + 'a>(
         &mut self,
         rows: impl Iterator<Item = &'a R>,
