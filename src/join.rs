@@ -276,8 +276,8 @@ pub struct Linker {
 
 fn fn_key(v: &Invocation) -> String {
     v.function_name
-        .clone()
-        .unwrap_or_else(|| format!("file#{}", v.origin.file))
+        .as_deref()
+        .map_or_else(|| format!("file#{}", v.origin.file), str::to_string)
 }
 
 /// The fields of [`route`], borrowed.

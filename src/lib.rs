@@ -18,6 +18,7 @@ pub mod explain;
 pub mod generate;
 mod idindex;
 pub mod input;
+mod intern;
 pub mod interrupt;
 pub mod join;
 pub mod model;

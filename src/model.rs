@@ -214,9 +214,9 @@ pub struct Invocation {
     /// The Lambda request id (START/END/REPORT `RequestId`).
     pub lambda_request_id: String,
     /// Function name from `/aws/lambda/NAME`, when the export route carries the log group.
-    pub function_name: Option<String>,
+    pub function_name: Option<Arc<str>>,
     /// Log stream, when the export route carries it.
-    pub log_stream: Option<String>,
+    pub log_stream: Option<Arc<str>>,
     /// Start of the invocation (START event time, else the first application line), epoch ms.
     pub start_time_ms: Option<i64>,
     /// REPORT `Duration`.
@@ -232,19 +232,19 @@ pub struct Invocation {
     /// The decision, where the function logged it or failed.
     pub decision: Option<Decision>,
     /// `principalId` of the returned policy, when logged.
-    pub principal_id: Option<String>,
+    pub principal_id: Option<Arc<str>>,
     /// The `methodArn` the function was called with, when logged.
     pub method_arn: Option<String>,
     /// Error type (`TypeError`, `Runtime.ExitError`, `Task timed out`, …).
-    pub error_type: Option<String>,
+    pub error_type: Option<Arc<str>>,
     /// Error message.
     pub error_message: Option<String>,
     /// `requestContext.requestId` of an event the function logged: the API Gateway request id.
     pub logged_request_id: Option<String>,
     /// `requestContext.apiId` of a logged event.
-    pub logged_api_id: Option<String>,
+    pub logged_api_id: Option<Arc<str>>,
     /// `requestContext.stage` of a logged event.
-    pub logged_stage: Option<String>,
+    pub logged_stage: Option<Arc<str>>,
     /// First line of the invocation seen in the input.
     pub origin: Origin,
 }
@@ -334,19 +334,15 @@ impl Invocation {
     /// written: the struct, its strings, and the join's per-invocation index entries.
     pub fn approx_bytes(&self) -> usize {
         let text = |s: &Option<String>| s.as_ref().map_or(0, |s| s.capacity() + 16);
+        // Shared strings (interned): only a reference count each, the text counted once
+        // elsewhere.
         std::mem::size_of::<Self>()
             + self.lambda_request_id.capacity()
             + 16
             + [
-                &self.function_name,
-                &self.log_stream,
-                &self.principal_id,
                 &self.method_arn,
-                &self.error_type,
                 &self.error_message,
                 &self.logged_request_id,
-                &self.logged_api_id,
-                &self.logged_stage,
             ]
             .into_iter()
             .map(text)

@@ -669,11 +669,11 @@ pub fn request_row(
     let api_id = a
         .api_id()
         .map(str::to_string)
-        .or_else(|| inv.and_then(|(i, _)| i.logged_api_id.clone()));
+        .or_else(|| inv.and_then(|(i, _)| i.logged_api_id.as_deref().map(str::to_string)));
     let stage = a
         .stage()
         .map(str::to_string)
-        .or_else(|| inv.and_then(|(i, _)| i.logged_stage.clone()));
+        .or_else(|| inv.and_then(|(i, _)| i.logged_stage.as_deref().map(str::to_string)));
     RequestRow {
         request_id: a.request_id().to_string(),
         extended_request_id: s(a, Var::ExtendedRequestId),
@@ -746,7 +746,7 @@ pub fn request_row(
         authorizer_invocation_error: inv.and_then(|(i, _)| {
             i.error_type.as_ref().map(|t| match &i.error_message {
                 Some(m) => redact::scrub(&format!("{t}: {m}")).into_owned(),
-                None => t.clone(),
+                None => t.to_string(),
             })
         }),
         authorizer_match_method: inv.map(|(_, m)| m.as_str().to_string()),

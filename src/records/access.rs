@@ -64,35 +64,13 @@ pub struct AccessRecord {
 /// Names a run repeats on every record (its mapping, the API id and stage of its log group),
 /// shared when records are read back from a spill file: a lookup instead of an allocation.
 mod interned {
-    use std::cell::RefCell;
-    use std::collections::HashSet;
     use std::fmt;
     use std::sync::Arc;
 
     use serde::de::{Deserializer, Visitor};
     use serde::Deserialize;
 
-    /// Distinct names kept per thread; past this the set starts over (names stay correct,
-    /// only sharing is lost).
-    const MAX_NAMES: usize = 4096;
-
-    fn intern(s: &str) -> Arc<str> {
-        thread_local! {
-            static NAMES: RefCell<HashSet<Arc<str>>> = RefCell::new(HashSet::new());
-        }
-        NAMES.with(|n| {
-            let mut n = n.borrow_mut();
-            if let Some(a) = n.get(s) {
-                return a.clone();
-            }
-            if n.len() >= MAX_NAMES {
-                n.clear();
-            }
-            let a: Arc<str> = Arc::from(s);
-            n.insert(a.clone());
-            a
-        })
-    }
+    use crate::intern::intern;
 
     struct Name(Arc<str>);
 

@@ -23,6 +23,7 @@ use memchr::{memchr, memmem};
 use serde_json::{Map, Value};
 
 use crate::idindex::IdIndex;
+use crate::intern::intern;
 use crate::model::{is_uuid, Decision, Event, Invocation, Origin};
 
 /// Longest error message kept on an invocation, in characters.
@@ -147,7 +148,7 @@ impl Acc {
             self.inv.error_type = error_type
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
-                .map(|t| cap_chars(t, MAX_ID_CHARS));
+                .map(|t| intern(&cap_chars(t, MAX_ID_CHARS)));
         }
         if self.inv.error_message.is_none() {
             self.inv.error_message = error_message
@@ -423,7 +424,7 @@ impl AuthorizerLog {
                         .get("functionArn")
                         .and_then(Value::as_str)
                         .and_then(function_from_arn)
-                        .map(str::to_owned);
+                        .map(intern);
                 }
             }
             "report" => {
@@ -490,10 +491,10 @@ impl AuthorizerLog {
         let acc = &mut invs[i / CHUNK][i % CHUNK];
         acc.inv.origin = acc.inv.origin.min(ev.origin);
         if acc.inv.function_name.is_none() {
-            acc.inv.function_name = fname.map(str::to_owned);
+            acc.inv.function_name = fname.map(intern);
         }
         if acc.inv.log_stream.is_none() {
-            acc.inv.log_stream = ev.log_stream.map(str::to_owned);
+            acc.inv.log_stream = ev.log_stream.map(intern);
         }
         Some(acc)
     }
@@ -931,7 +932,7 @@ fn scan_facts(acc: &mut Acc, text: &str, continuation: bool) {
     }
     let inv = &mut acc.inv;
     if inv.principal_id.is_none() {
-        inv.principal_id = first_value(text, "principalId", valid_principal).map(str::to_owned);
+        inv.principal_id = first_value(text, "principalId", valid_principal).map(intern);
     }
     if inv.method_arn.is_none() {
         inv.method_arn = first_value(text, "methodArn", valid_arn)
@@ -967,11 +968,11 @@ fn scan_request_context(acc: &mut Acc, text: &str, continuation: bool) {
                 );
                 fill(
                     &mut inv.logged_api_id,
-                    first_value(text, "requestContext.apiId", valid_id).map(str::to_owned),
+                    first_value(text, "requestContext.apiId", valid_id).map(intern),
                 );
                 fill(
                     &mut inv.logged_stage,
-                    first_value(text, "requestContext.stage", valid_id).map(str::to_owned),
+                    first_value(text, "requestContext.stage", valid_id).map(intern),
                 );
             }
             return;
@@ -983,10 +984,10 @@ fn scan_request_context(acc: &mut Acc, text: &str, continuation: bool) {
         inv.logged_request_id = rid.map(str::to_owned);
     }
     if inv.logged_api_id.is_none() {
-        inv.logged_api_id = first_value(region, "apiId", valid_id).map(str::to_owned);
+        inv.logged_api_id = first_value(region, "apiId", valid_id).map(intern);
     }
     if inv.logged_stage.is_none() {
-        inv.logged_stage = first_value(region, "stage", valid_id).map(str::to_owned);
+        inv.logged_stage = first_value(region, "stage", valid_id).map(intern);
     }
     let complete = inv.logged_request_id.is_some()
         && inv.logged_api_id.is_some()

@@ -795,8 +795,8 @@ pub(crate) mod tests {
         InvocationRow {
             invocation: Invocation {
                 lambda_request_id: "lambda_request_id".into(),
-                function_name: s("function_name"),
-                log_stream: s("log_stream"),
+                function_name: s("function_name").map(Arc::from),
+                log_stream: s("log_stream").map(Arc::from),
                 start_time_ms: Some(1_706_745_599_100),
                 duration_ms: Some(12.5),
                 billed_duration_ms: Some(13.0),
@@ -804,13 +804,13 @@ pub(crate) mod tests {
                 max_memory_used_mb: Some(64),
                 init_duration_ms: Some(250.75),
                 decision: Some(Decision::Deny),
-                principal_id: s("principal_id"),
+                principal_id: s("principal_id").map(Arc::from),
                 method_arn: s("method_arn"),
-                error_type: s("error_type"),
+                error_type: s("error_type").map(Arc::from),
                 error_message: s("error_message"),
                 logged_request_id: s("logged_request_id"),
-                logged_api_id: s("logged_api_id"),
-                logged_stage: s("logged_stage"),
+                logged_api_id: s("logged_api_id").map(Arc::from),
+                logged_stage: s("logged_stage").map(Arc::from),
                 origin: Origin {
                     file: 3,
                     line: 7,
