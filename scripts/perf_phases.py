@@ -15,15 +15,16 @@ import sys
 
 # (phase, marker in the call chain); order matters: the first match wins.
 RULES = [
-    ("read: records into shards, spill writes (postcard)", "ShardStore::add"),
+    ("read: records into the store, spill runs (postcard)", "ShardStore::add"),
     ("read: shard batches", "ShardBatch::"),
     ("read: access parse", "AccessParser::parse"),
     ("read: authorizer parse", "AuthorizerLog"),
     ("read: execution parse", "ExecutionLog"),
     ("read: framing, UTF-8, gzip", "input::read_"),
     ("read: other", "process_file"),
-    ("join: deduplicate shards", "dedupe"),
-    ("join: read spilled shards back", "read_requests"),
+    ("join: read spill runs back", "read_unit"),
+    ("join: deduplicate units", "dedupe"),
+    ("join, rows: read deduplicated units back", "read_requests"),
     ("join: link invocations", "Linker::"),
     ("join: other", "finish_visiting"),
     ("rows: classify", "classify::classify"),
@@ -35,7 +36,7 @@ RULES = [
     ("write: other parquet", "parquet::"),
     ("write: other", "DatasetWriter"),
     ("drop / free", "drop_in_place"),
-    ("group loop: shard take, joined, filter", "pipeline::analyze"),
+    ("group loop: unit take, joined, filter", "pipeline::analyze"),
 ]
 
 
