@@ -103,7 +103,7 @@ const RECORD_MEM_PER_INPUT_BYTE: f64 = 2.0;
 const ROW_MEM_PER_RECORD_MEM: f64 = 2.5;
 
 /// How the memory budget is shared: records held while parsing (40 %), two groups of
-/// shards (20 % each), one being classified while the other is written, and the row groups
+/// units (20 % each), one being classified while the other is written, and the row groups
 /// the Parquet writers fill (10 %).
 fn budgets(limit: usize) -> (usize, usize, usize) {
     let held = limit / 5 * 2;
@@ -122,7 +122,8 @@ fn text_bytes(f: &InputFile) -> Option<u64> {
     })
 }
 
-/// Number of hash shards: enough that one shard of the expected input fits in a group.
+/// Number of hash shards a day: enough that one shard of the expected input fits in a group
+/// even when the input is all one day.
 fn shard_count(files: &[InputFile], limit: usize) -> usize {
     let bytes: f64 = files
         .iter()
@@ -897,7 +898,7 @@ pub fn analyze(
     let spilled_bytes = store.spilled_bytes();
     if spilled_bytes > 0 {
         eprintln!(
-            "gatelog: the input did not fit in --memory-limit ({} MiB): the join spilled {} MiB to disk in {} shards",
+            "gatelog: the input did not fit in --memory-limit ({} MiB): the join spilled {} MiB to disk ({} hash shards a day)",
             opts.memory_limit >> 20,
             spilled_bytes >> 20,
             shard_n
@@ -948,9 +949,9 @@ pub fn analyze(
             opts.memory_limit >> 20,
         );
     }
-    // The grace hash join: every shard deduplicated, then linked to the invocations shard by
-    // shard; the linker's state grows with the invocations only.
-    // The exact links are made as each shard is deduplicated, while it is in memory.
+    // The grace hash join: every unit (a range of (day, shard) keys) deduplicated, then linked
+    // to the invocations unit by unit; the linker's state grows with the invocations only.
+    // The exact links are made as each unit is deduplicated, while it is in memory.
     let mut linker = Linker::new(parts);
     let mut shards =
         pool.install(|| store.finish_visiting(|s, reqs| linker.link_exact(s, reqs)))?;
@@ -964,9 +965,10 @@ pub fn analyze(
     timings.insert("join".to_string(), t1.elapsed().as_secs_f64());
     progress(Progress::Phase("classify and write"));
 
-    // Classify and write a group of shards at a time. Within a group, rows go out by dt
-    // partition, request time, request id, then provenance; a run whose input fits in one
-    // group is in that order throughout.
+    // Classify and write a group of units at a time, the groups in day order (unless some
+    // records have no time). Within a group, rows go out by dt partition, request time,
+    // request id, then provenance; a run whose input fits in one group is in that order
+    // throughout.
     let mut t_classify = 0.0;
     let mut tally = RowTally::default();
     let mut filtered_out = 0usize;
@@ -1008,7 +1010,7 @@ pub fn analyze(
                     mem += shards.shards[end].mem();
                     end += 1;
                 }
-                // The group's shards are read back (and their records decoded) in parallel.
+                // The group's units are read back (and their records decoded) in parallel.
                 let taken = pool.install(|| {
                     shards.shards[s..end]
                         .par_iter_mut()
