@@ -7,7 +7,9 @@
 //! - `join_classify`: `gatelog::join::join` + `gatelog::classify::classify` over every request,
 //!   requests/s (`Throughput::Elements`), and each half alone;
 //! - `parquet_sink`: `gatelog::sink::parquet::request_batch` + `ArrowWriter` (gatelog's writer
-//!   properties, zstd 1) into `std::io::sink()`, MB/s of the access-log JSON the rows came from.
+//!   properties, zstd 1) into `std::io::sink()`, MB/s of the access-log JSON the rows came from;
+//! - `spill`: parsed access records to the spill encoding (postcard, as `gatelog::spill` writes
+//!   them) and back, MB/s of the access-log JSON they came from.
 //!
 //! `cargo bench --bench stages`. `GATELOG_BENCH_REQUESTS` (default 4000) sets the export size;
 //! the join and the sink use 5× that, so that row groups and hash maps have a realistic size.
@@ -350,9 +352,46 @@ fn parquet_sink(c: &mut Criterion) {
     g.finish();
 }
 
+fn spill(c: &mut Criterion) {
+    let ex = Export::new(Container::Lines, requests(), false);
+    let p = parse_export(&ex);
+    let bytes = p.access_bytes;
+    let encode = |records: &[AccessRecord]| {
+        let mut out = Vec::new();
+        for r in records {
+            out = postcard::to_extend(r, out).unwrap();
+        }
+        out
+    };
+    let encoded: Vec<Vec<u8>> = p
+        .access
+        .iter()
+        .map(|r| postcard::to_allocvec(r).unwrap())
+        .collect();
+    eprintln!(
+        "spill: {} records from {bytes} bytes of access JSON → {} bytes encoded",
+        p.access.len(),
+        encoded.iter().map(Vec::len).sum::<usize>()
+    );
+    let mut g = c.benchmark_group("spill");
+    g.throughput(Throughput::Bytes(bytes));
+    g.bench_function("encode_access_records", |b| {
+        b.iter(|| encode(black_box(&p.access)).len())
+    });
+    g.bench_function("decode_access_records", |b| {
+        b.iter(|| {
+            encoded
+                .iter()
+                .map(|e| postcard::from_bytes::<AccessRecord>(black_box(e)).unwrap())
+                .count()
+        })
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = criterion();
-    targets = records, join_classify, parquet_sink
+    targets = records, join_classify, parquet_sink, spill
 }
 criterion_main!(benches);
