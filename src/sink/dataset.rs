@@ -1884,6 +1884,56 @@ mod tests {
     }
 
     #[test]
+    fn days_left_behind_are_finished_and_a_late_row_starts_another_file() {
+        const DAY3: i64 = DAY2 + MS_PER_DAY;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let mut w = DatasetWriter::create(&out, opts("r1")).unwrap();
+        let (a, b) = (req("a", Some(DAY1 + 1)), req("b", Some(DAY2 + 1)));
+        w.write_requests([&a, &b].into_iter()).unwrap();
+        assert_eq!(w.open.len(), 2);
+        w.finish_request_days_before(DAY2 / MS_PER_DAY).unwrap();
+        let open_days: Vec<_> = w.open.iter().map(|o| o.day).collect();
+        assert_eq!(
+            open_days,
+            [Some(DAY2 / MS_PER_DAY)],
+            "day 1 finished, day 2 open"
+        );
+        let (c, d) = (req("c", Some(DAY2 + 2)), req("d", Some(DAY3 + 1)));
+        w.write_requests([&c, &d].into_iter()).unwrap();
+        // A row for a finished day after all: a second file, nothing lost.
+        let e = req("e", Some(DAY1 + 2));
+        w.write_requests([&e].into_iter()).unwrap();
+        // Invocations in day order over two calls: each day finished as the rows pass it.
+        let inv = |ms: i64| {
+            let mut r = InvocationRow::default();
+            r.invocation.start_time_ms = Some(ms);
+            r
+        };
+        let (x, y, z, v) = (inv(DAY1), inv(DAY2), inv(DAY2 + 5), inv(DAY3));
+        w.write_invocations([&x, &y].into_iter()).unwrap();
+        w.write_invocations([&z, &v].into_iter()).unwrap();
+        let open_inv: Vec<_> = w.open.iter().map(|o| (o.table, o.day)).collect();
+        assert_eq!(open_inv, [(Table::Invocations, Some(DAY3 / MS_PER_DAY))]);
+        w.write_file("summary.json", b"{}").unwrap();
+        w.commit(&json!({})).unwrap();
+        let req_dir = out.join("requests");
+        assert_eq!(names(&req_dir.join("dt=2024-01-31")).len(), 2);
+        assert_eq!(ids(&req_dir.join("dt=2024-01-31")), ["a", "e"]);
+        assert_eq!(
+            names(&req_dir.join("dt=2024-02-01")),
+            ["part-00000.parquet"]
+        );
+        assert_eq!(ids(&req_dir.join("dt=2024-02-01")), ["b", "c"]);
+        let inv_dir = out.join("authorizer_invocations");
+        for day in ["dt=2024-01-31", "dt=2024-02-01", "dt=2024-02-02"] {
+            assert_eq!(names(&inv_dir.join(day)).len(), 1, "{day}");
+        }
+        let back = read_back(&inv_dir.join("dt=2024-02-01/part-00000.parquet")).unwrap();
+        assert_eq!(back.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
+    }
+
+    #[test]
     fn rerun_replaces_only_its_partitions() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
