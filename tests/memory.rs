@@ -10,7 +10,7 @@ use crate::util;
 const LIMIT_MIB: u64 = 128;
 /// README.md "Memory": what comes on top of the limit for an export of this size — the
 /// program, thread stacks, open Parquet writers, and the authorizer invocations the linker
-/// keeps in memory (about 1 KB each; ~44,000 here).
+/// keeps in memory (about 550 bytes each; ~44,000 here).
 const OVERHEAD_MIB: u64 = 96;
 
 /// Runs `cmd` and returns whether it succeeded, its stderr and its peak RSS in KiB.
