@@ -281,13 +281,21 @@ fn read_exact_at(f: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
     std::os::unix::fs::FileExt::read_exact_at(f, buf, at)
 }
 
-#[cfg(not(unix))]
-fn read_exact_at(f: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
-    use std::io::Read;
-    use std::io::{Seek, SeekFrom};
-    let mut f = f.try_clone()?;
-    f.seek(SeekFrom::Start(at))?;
-    f.read_exact(buf)
+#[cfg(windows)]
+fn read_exact_at(f: &File, mut buf: &mut [u8], mut at: u64) -> std::io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match f.seek_read(buf, at) {
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                at += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// The records of one run of a join.
