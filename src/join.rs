@@ -320,34 +320,35 @@ impl Linker {
         // In place: each invocation seen again (in run order) is merged into its first part
         // and removed.
         let mut invocations = invocation_parts;
-        {
-            let mut first = IdIndex::with_capacity(invocations.len());
-            for i in 0..invocations.len() {
-                let found = {
-                    let invs = &invocations;
-                    let id = invs[i].lambda_request_id.as_str();
-                    first
-                        .get_by(id, |j| Some(invs[j].lambda_request_id.as_str()))
-                        .next()
-                };
-                match found {
-                    Some(f) => {
-                        // An empty id marks the part merged away (a real one has an id).
-                        let part = std::mem::take(&mut invocations[i]);
-                        invocations[f].merge(part);
-                        duplicate_invocations += 1;
-                    }
-                    None => first.insert(i, &invocations[i].lambda_request_id),
+        let mut by_lambda = IdIndex::with_capacity(invocations.len());
+        for i in 0..invocations.len() {
+            let found = {
+                let invs = &invocations;
+                let id = invs[i].lambda_request_id.as_str();
+                by_lambda
+                    .get_by(id, |j| Some(invs[j].lambda_request_id.as_str()))
+                    .next()
+            };
+            match found {
+                Some(f) => {
+                    // An empty id marks the part merged away (a real one has an id).
+                    let part = std::mem::take(&mut invocations[i]);
+                    invocations[f].merge(part);
+                    duplicate_invocations += 1;
                 }
+                None => by_lambda.insert(i, &invocations[i].lambda_request_id),
             }
         }
         if duplicate_invocations > 0 {
+            // Removing the merged parts moves the others: they are indexed again.
             invocations.retain(|v| !v.lambda_request_id.is_empty());
+            by_lambda = IdIndex::with_capacity(invocations.len());
+            for v in invocations.iter() {
+                by_lambda.push(&v.lambda_request_id);
+            }
         }
-        let mut by_lambda = IdIndex::with_capacity(invocations.len());
         let mut logged = IdIndex::with_capacity(0);
         for (i, v) in invocations.iter().enumerate() {
-            by_lambda.push(&v.lambda_request_id);
             if let Some(r) = &v.logged_request_id {
                 logged.insert(i, r);
             }

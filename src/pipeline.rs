@@ -208,7 +208,7 @@ impl Filter {
 
     /// Whether a request passes the filter.
     fn keeps(&self, a: &AccessRecord) -> bool {
-        let t = a.request_time().map(|(t, _)| t).or(a.log_time_ms);
+        let t = a.time_ms();
         let differs = |want: &Option<String>, have: Option<&str>| matches!((want, have), (Some(w), Some(h)) if w != h);
         self.keeps_time(t) && !differs(&self.api_id, a.api_id()) && !differs(&self.stage, a.stage())
     }
@@ -1040,7 +1040,7 @@ pub fn analyze(
                             let a = &j.access;
                             let t = a.request_time().map(|(t, _)| t);
                             (
-                                day_key(t.or(a.log_time_ms)),
+                                day_key(a.time_ms()),
                                 t,
                                 a.request_id(),
                                 a.origin.file,

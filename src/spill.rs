@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::join::Request;
 use crate::records::access::AccessRecord;
 use crate::records::execution::ExecFacts;
+use crate::sink::dataset::MS_PER_DAY;
 
 /// Errors of the spill files.
 #[derive(Debug, thiserror::Error)]
@@ -95,7 +96,6 @@ fn exec_mem(id: &str, _f: &ExecFacts) -> usize {
     id.len() + 2 * std::mem::size_of::<ExecFacts>()
 }
 
-const MS_PER_DAY: i64 = 86_400_000;
 /// A midnight's bucket reaches this far to either side of it: wider than the time between
 /// the first and the last record of one request (its access record's request time, its
 /// execution log lines, its access log event), which is seconds.
@@ -148,7 +148,7 @@ fn first_day_of(b: u32) -> i64 {
 /// A record's place: its bucket in the high bits, its hash shard in the low ones, so that
 /// keys in order walk the days.
 fn key_of(bucket: u32, hash: u64, shards: usize) -> u32 {
-    (bucket << SHARD_BITS) | (hash % shards as u64) as u32
+    key_of_shard(bucket, (hash % shards as u64) as u32)
 }
 
 fn bucket_of_key(k: u32) -> u32 {
@@ -163,14 +163,9 @@ fn key_of_shard(bucket: u32, shard: u32) -> u32 {
     (bucket << SHARD_BITS) | shard
 }
 
+/// A fixed hash, so the layout does not depend on thread count or file order.
 fn id_hash(id: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(id.as_bytes())
-}
-
-/// The hash shard of a request id: a fixed hash, so the layout does not depend on thread
-/// count or file order.
-pub fn shard_of(id: &str, shards: usize) -> usize {
-    (id_hash(id) % shards as u64) as usize
 }
 
 /// A record on its way into the store: its key, its estimated memory, the record.
@@ -195,7 +190,7 @@ impl ShardBatch {
 
     /// Adds an access record, under the bucket of its request time (else its log time).
     pub fn access(&mut self, store: &ShardStore, r: AccessRecord) {
-        let t = r.request_time().map(|(t, _)| t).or(r.log_time_ms);
+        let t = r.time_ms();
         let hash = id_hash(r.request_id());
         let mem = record_mem(&r);
         self.push(store.key(t, hash), mem, Item::Access(r));
@@ -476,7 +471,7 @@ impl ShardStore {
         let spilled = !runs.is_empty();
         let units = cut_units(held.sizes, self.unit_mem, held.untimed);
         // What is still in memory, by unit.
-        let mut parts: Vec<Vec<Item>> = units.iter().map(|_| Vec::new()).collect();
+        let mut parts: Vec<UnitRecords> = units.iter().map(|_| UnitRecords::default()).collect();
         for e in held.entries {
             let u = units.partition_point(|u| u.hi < u.place(e.key));
             parts[u].push(e.item);
@@ -488,14 +483,14 @@ impl ShardStore {
             dir: spilled.then(|| self.dir.clone()),
         };
         self.finished = true;
-        let gather = |unit: &Unit, mut items: Vec<Item>| -> Result<Vec<Item>, SpillError> {
+        let gather = |unit: &Unit, mut records: UnitRecords| -> Result<UnitRecords, SpillError> {
             for run in &runs {
                 let bytes = run.read_unit(unit)?;
                 for item in frames::<Item>(&bytes, &run.path) {
-                    items.push(item?);
+                    records.push(item?);
                 }
             }
-            Ok(items)
+            Ok(records)
         };
         use rayon::prelude::*;
         let window = rayon::current_num_threads().max(1);
@@ -509,9 +504,9 @@ impl ShardStore {
                 let done: Vec<Result<Deduped, SpillError>> = chunk
                     .into_par_iter()
                     .map(|(i, (unit, part))| {
-                        let items = gather(unit, part)?;
+                        let records = gather(unit, part)?;
                         let path = self.dir.join(format!("unit-{i:05}.bin"));
-                        dedupe_unit(items, unit, path, spilled)
+                        dedupe_unit(records, unit, path, spilled)
                     })
                     .collect();
                 for r in done {
@@ -609,6 +604,22 @@ fn cut_units(sizes: HashMap<u32, usize>, unit_mem: usize, untimed: bool) -> Vec<
     units
 }
 
+/// A unit's records before deduplication, as [`crate::join::dedupe`] takes them.
+#[derive(Default)]
+struct UnitRecords {
+    access: Vec<AccessRecord>,
+    exec: Vec<(String, ExecFacts)>,
+}
+
+impl UnitRecords {
+    fn push(&mut self, item: Item) {
+        match item {
+            Item::Access(r) => self.access.push(r),
+            Item::Exec(id, f) => self.exec.push((id, f)),
+        }
+    }
+}
+
 /// A unit after deduplication: its data, its duplicate and conflict counts, and (for a
 /// spilled run) its requests, visited once before they are dropped.
 type Deduped = (ShardData, u64, u64, Vec<Request>);
@@ -617,20 +628,12 @@ type Deduped = (ShardData, u64, u64, Vec<Request>);
 /// written to `path` (the join reads each unit more than once) and also returned, to be
 /// visited once before they are dropped.
 fn dedupe_unit(
-    items: Vec<Item>,
+    records: UnitRecords,
     unit: &Unit,
     path: PathBuf,
     spilled: bool,
 ) -> Result<Deduped, SpillError> {
-    let mut access = Vec::new();
-    let mut exec = Vec::new();
-    for item in items {
-        match item {
-            Item::Access(r) => access.push(r),
-            Item::Exec(id, f) => exec.push((id, f)),
-        }
-    }
-    let d = crate::join::dedupe(access, exec);
+    let d = crate::join::dedupe(records.access, records.exec);
     let mem = d
         .requests
         .iter()
@@ -948,12 +951,9 @@ mod tests {
     }
 
     fn day_of(r: &Request) -> i64 {
-        let t = r
-            .access
-            .request_time()
-            .map(|(t, _)| t)
-            .or(r.access.log_time_ms);
-        t.map_or(i64::MAX, |t| t.div_euclid(MS_PER_DAY))
+        r.access
+            .time_ms()
+            .map_or(i64::MAX, |t| t.div_euclid(MS_PER_DAY))
     }
 
     fn facts_at(ms: Option<i64>, line: u64) -> ExecFacts {

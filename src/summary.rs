@@ -747,28 +747,26 @@ impl InvocationTally {
     /// Writes the counts into `summary` (keeping its cache estimate); `duplicates` is the
     /// number of invocations merged because they were seen twice.
     pub fn finish(self, summary: &mut Summary, duplicates: u64) {
-        let s = &mut summary.authorizer;
-        s.invocations = self.s.invocations;
-        s.duplicates = duplicates;
-        s.matched = self.s.matched;
-        s.unmatched = self.s.unmatched;
-        s.by_match_method = self.s.by_match_method;
-        s.decisions = self.s.decisions;
-        s.cold_starts = self.s.cold_starts;
-        s.errors = self.s.errors;
-        s.timeouts = self.s.timeouts;
-        s.duration_ms = Distribution::of(&self.durations);
-        s.init_duration_ms = Distribution::of(&self.inits);
-        s.duration_histogram = self
-            .hist
-            .into_iter()
-            .enumerate()
-            .map(|(i, count)| HistogramBucket {
-                lower_ms: DURATION_BUCKET_EDGES_MS[i],
-                upper_ms: DURATION_BUCKET_EDGES_MS.get(i + 1).copied(),
-                count,
-            })
-            .collect();
+        let kept = &summary.authorizer;
+        summary.authorizer = AuthorizerStats {
+            duplicates,
+            duration_ms: Distribution::of(&self.durations),
+            init_duration_ms: Distribution::of(&self.inits),
+            duration_histogram: self
+                .hist
+                .into_iter()
+                .enumerate()
+                .map(|(i, count)| HistogramBucket {
+                    lower_ms: DURATION_BUCKET_EDGES_MS[i],
+                    upper_ms: DURATION_BUCKET_EDGES_MS.get(i + 1).copied(),
+                    count,
+                })
+                .collect(),
+            // The cache estimate comes from the requests (`count_rows`).
+            estimated_cache_hit_ratio: kept.estimated_cache_hit_ratio,
+            cache_estimate_requests: kept.cache_estimate_requests,
+            ..self.s
+        };
         summary.coverage.retain(|c| c.log != "authorizer");
         summary.coverage.extend(
             self.coverage

@@ -142,6 +142,12 @@ impl AccessRecord {
             .or_else(|| self.group_api.as_ref().map(|(_, s)| &**s))
     }
 
+    /// When the request happened, as the epoch ms its `dt` partition is cut by: its request
+    /// time, else its log event time.
+    pub fn time_ms(&self) -> Option<i64> {
+        self.request_time().map(|(t, _)| t).or(self.log_time_ms)
+    }
+
     /// Request time in epoch ms and its precision (`ms` from requestTimeEpoch, `s` from
     /// requestTime).
     pub fn request_time(&self) -> Option<(i64, &'static str)> {

@@ -93,6 +93,12 @@ pub fn looks_like_lambda(message: &str) -> bool {
 /// Invocations per chunk of [`AuthorizerLog`]'s store.
 const CHUNK: usize = 1 << 14;
 
+/// Invocations in chunks of [`CHUNK`] (all full but the last).
+fn stored(invs: &[Vec<Acc>]) -> usize {
+    invs.last()
+        .map_or(0, |last| (invs.len() - 1) * CHUNK + last.len())
+}
+
 /// Per-invocation state while the log is read.
 #[derive(Debug)]
 struct Acc {
@@ -180,7 +186,6 @@ pub struct AuthorizerLog {
     invs: Vec<Vec<Acc>>,
     /// `invs` by Lambda request id.
     by_id: IdIndex,
-    len: usize,
     /// Log stream key → request id of its open invocation (last START without END).
     open: HashMap<String, String>,
     key_buf: String,
@@ -287,12 +292,12 @@ impl AuthorizerLog {
 
     /// Number of distinct invocations seen so far.
     pub fn len(&self) -> usize {
-        self.len
+        stored(&self.invs)
     }
 
     /// Whether no invocation has been seen yet.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.invs.is_empty()
     }
 
     /// Text-format platform lines. `None` when the message is not one.
@@ -458,7 +463,6 @@ impl AuthorizerLog {
         let Self {
             invs,
             by_id,
-            len,
             open,
             key_buf,
         } = self;
@@ -484,8 +488,7 @@ impl AuthorizerLog {
                     chunk.push(Acc::new(id, ev.origin));
                 }
                 by_id.push(id);
-                *len += 1;
-                *len - 1
+                stored(invs) - 1
             }
         };
         let acc = &mut invs[i / CHUNK][i % CHUNK];

@@ -57,7 +57,7 @@ const STAGED_FILES: &str = "files";
 /// Subdirectory of the staging directory receiving what a commit replaces.
 const REPLACED: &str = "replaced";
 
-const MS_PER_DAY: i64 = 86_400_000;
+pub(crate) const MS_PER_DAY: i64 = 86_400_000;
 
 /// What can go wrong writing or reading the dataset. Every message names the path and what
 /// to do.
