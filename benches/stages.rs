@@ -303,7 +303,10 @@ fn rows_of(out: &JoinOutput) -> Vec<RequestRow> {
     let api = gatelog::apiconfig::ApiConfig::default();
     out.requests
         .iter()
-        .map(|j| request_row(j, &out.invocations, &files, &api))
+        .map(|j| {
+            let inv = j.invocation.map(|(i, m)| (&out.invocations[i], m));
+            request_row(j, inv, &files, &api)
+        })
         .collect()
 }
 

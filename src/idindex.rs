@@ -42,12 +42,22 @@ impl IdIndex {
         id: &'a str,
         id_of: impl Fn(usize) -> Option<&'a str> + 'a,
     ) -> impl Iterator<Item = usize> + 'a {
+        self.get_where(id, move |i| id_of(i) == Some(id))
+    }
+
+    /// Indexes of the items indexed with `id` for which `is_id` says the item's id is `id`
+    /// (items whose ids are not kept as text), most recently indexed first.
+    pub(crate) fn get_where<'a>(
+        &'a self,
+        id: &str,
+        is_id: impl Fn(usize) -> bool + 'a,
+    ) -> impl Iterator<Item = usize> + 'a {
         let mut at = self.head.get(&Self::hash(id)).copied().unwrap_or(u32::MAX);
         std::iter::from_fn(move || {
             while at != u32::MAX {
                 let i = at as usize;
                 at = self.next[i];
-                if id_of(i) == Some(id) {
+                if is_id(i) {
                     return Some(i);
                 }
             }

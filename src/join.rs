@@ -12,10 +12,12 @@ use std::collections::{BTreeMap, BTreeSet};
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
 use crate::idindex::IdIndex;
-use crate::model::{Invocation, Invocations, MatchMethod};
+use crate::invstore::{IdKey, InvocationHead, InvocationStore};
+use crate::model::{Chunked, Invocation, MatchMethod};
 use crate::records::access::AccessRecord;
 use crate::records::execution::ExecFacts;
 use crate::records::vars::Var;
+use crate::spill::SpillError;
 
 /// A request after deduplication, with what its execution log says: the unit the join's
 /// shards hold (and spill).
@@ -47,7 +49,7 @@ pub struct JoinOutput {
     /// One entry per request.
     pub requests: Vec<Joined>,
     /// Every invocation, merged across files and routes, in run order.
-    pub invocations: Invocations,
+    pub invocations: Vec<Invocation>,
     /// Per invocation: the matched request id and link.
     pub invocation_links: Vec<Option<(String, MatchMethod)>>,
     /// The same record seen twice (two files, two export routes): counted once.
@@ -76,9 +78,14 @@ pub fn join(
     exec_parts: Vec<(String, ExecFacts)>,
 ) -> JoinOutput {
     let d = dedupe(access, exec_parts);
-    let mut linker = Linker::new(invocation_parts.into());
+    let store = InvocationStore::in_memory();
+    let mut batch = crate::invstore::BodyBatch::default();
+    invocation_parts.iter().for_each(|v| batch.push(v));
+    // In memory, neither adding nor reading can fail.
+    let heads = store.add(&mut batch).unwrap_or_default();
+    let mut linker = Linker::new(heads.into(), &store).unwrap_or_else(|e| panic!("{e}"));
     linker.link_exact(0, &d.requests);
-    if linker.needs_inference() {
+    if linker.needs_inference().unwrap_or_else(|e| panic!("{e}")) {
         linker.count_inferred(0, &d.requests);
     }
     linker.settle();
@@ -91,8 +98,16 @@ pub fn join(
     let l = linker.finish();
     JoinOutput {
         requests,
-        invocations: l.invocations,
-        invocation_links: l.links,
+        invocations: l
+            .invocations
+            .iter()
+            .map(|h| store.get(h.body).unwrap_or_else(|e| panic!("{e}")))
+            .collect(),
+        invocation_links: l
+            .links
+            .into_iter()
+            .map(|l| l.map(|(id, m)| (id.to_string(), m)))
+            .collect(),
         duplicate_records: d.duplicate_records,
         conflicting_duplicate_ids: d.conflicting_duplicate_ids,
         duplicate_invocations: l.duplicate_invocations,
@@ -220,7 +235,7 @@ type ReqKey = (u32, u32);
 /// Who took an invocation.
 #[derive(Debug, Clone)]
 struct Taken {
-    request_id: String,
+    request_id: IdKey,
     method: MatchMethod,
 }
 
@@ -228,7 +243,7 @@ struct Taken {
 #[derive(Debug, Clone)]
 struct Fit {
     key: ReqKey,
-    request_id: String,
+    request_id: IdKey,
     /// How many invocations that request fits.
     candidates: usize,
     /// The request's time is the execution log's authorizer call (the
@@ -252,8 +267,10 @@ type Route = (
 /// never see the request id) [`Linker::count_inferred`] over every shard and
 /// [`Linker::settle`], then [`Linker::joined`] per request. Its state grows with the
 /// invocations, not with the requests.
-pub struct Linker {
-    invocations: Invocations,
+pub struct Linker<'s> {
+    invocations: Chunked<InvocationHead>,
+    /// Their bodies: read for method ARNs, written for merged invocations.
+    store: &'s InvocationStore,
     /// Invocations by Lambda request id (unique after the merge).
     by_lambda: IdIndex,
     /// Invocations by the API request id they logged.
@@ -274,10 +291,10 @@ pub struct Linker {
     duplicate_invocations: u64,
 }
 
-fn fn_key(v: &Invocation) -> String {
+fn fn_key(v: &InvocationHead) -> String {
     v.function_name
         .as_deref()
-        .map_or_else(|| format!("file#{}", v.origin.file), str::to_string)
+        .map_or_else(|| format!("file#{}", v.file), str::to_string)
 }
 
 /// The fields of [`route`], borrowed.
@@ -313,49 +330,66 @@ fn route(r: &AccessRecord) -> Route {
     )
 }
 
-impl Linker {
-    /// Merges invocation parts (in run order) by Lambda request id.
-    pub fn new(invocation_parts: Invocations) -> Self {
+impl<'s> Linker<'s> {
+    /// Merges invocation parts (in run order) by Lambda request id: a part from another file
+    /// counts as a duplicate; a later part of the same file (a log read out of time order,
+    /// whose invocation was handed over before its last line) does not.
+    pub fn new(
+        invocation_parts: Chunked<InvocationHead>,
+        store: &'s InvocationStore,
+    ) -> Result<Self, SpillError> {
         let mut duplicate_invocations = 0;
-        // In place: each invocation seen again (in run order) is merged into its first part
-        // and removed.
+        // In place: each invocation seen again (in run order) is merged into its first part,
+        // the merged invocation stored anew, and the part removed.
         let mut invocations = invocation_parts;
         let mut by_lambda = IdIndex::with_capacity(invocations.len());
+        let mut merged = vec![false; 0];
+        let mut buf = [0u8; 36];
         for i in 0..invocations.len() {
             let found = {
                 let invs = &invocations;
-                let id = invs[i].lambda_request_id.as_str();
+                let id = invs[i].lambda_request_id.as_str(&mut buf);
                 by_lambda
-                    .get_by(id, |j| Some(invs[j].lambda_request_id.as_str()))
+                    .get_where(id, |j| invs[j].lambda_request_id.is(id))
                     .next()
             };
             match found {
                 Some(f) => {
-                    // An empty id marks the part merged away (a real one has an id).
-                    let part = std::mem::take(&mut invocations[i]);
-                    invocations[f].merge(part);
-                    duplicate_invocations += 1;
+                    let mut first = store.get(invocations[f].body)?;
+                    let part = store.get(invocations[i].body)?;
+                    if part.origin.file != first.origin.file {
+                        duplicate_invocations += 1;
+                    }
+                    first.merge(part);
+                    invocations[f] = store.put(&first)?;
+                    merged.resize(invocations.len(), false);
+                    merged[i] = true;
                 }
-                None => by_lambda.insert(i, &invocations[i].lambda_request_id),
+                None => by_lambda.insert(i, invocations[i].lambda_request_id.as_str(&mut buf)),
             }
         }
-        if duplicate_invocations > 0 {
+        if !merged.is_empty() {
             // Removing the merged parts moves the others: they are indexed again.
-            invocations.retain(|v| !v.lambda_request_id.is_empty());
+            let mut k = 0;
+            invocations.retain(|_| {
+                k += 1;
+                !merged[k - 1]
+            });
             by_lambda = IdIndex::with_capacity(invocations.len());
             for v in invocations.iter() {
-                by_lambda.push(&v.lambda_request_id);
+                by_lambda.push(v.lambda_request_id.as_str(&mut buf));
             }
         }
         let mut logged = IdIndex::with_capacity(0);
         for (i, v) in invocations.iter().enumerate() {
             if let Some(r) = &v.logged_request_id {
-                logged.insert(i, r);
+                logged.insert(i, r.as_str(&mut buf));
             }
         }
         let n = invocations.len();
-        Linker {
+        Ok(Linker {
             invocations,
+            store,
             by_lambda,
             logged,
             taken: vec![None; n],
@@ -369,17 +403,17 @@ impl Linker {
             unmatched_starts: HashMap::default(),
             dropped: vec![false; n],
             duplicate_invocations,
-        }
+        })
     }
 
-    /// The merged invocations, in run order.
-    pub fn invocations(&self) -> &Invocations {
+    /// The merged invocations' heads, in run order.
+    pub fn invocations(&self) -> &Chunked<InvocationHead> {
         &self.invocations
     }
 
     fn take(&mut self, ii: usize, key: ReqKey, rec: &AccessRecord, method: MatchMethod) {
         self.taken[ii] = Some(Taken {
-            request_id: rec.request_id().to_string(),
+            request_id: IdKey::new(rec.request_id()),
             method,
         });
         if method != MatchMethod::Ambiguous {
@@ -408,7 +442,7 @@ impl Linker {
             let invocations = &self.invocations;
             let found = self
                 .by_lambda
-                .get_by(lid, |i| Some(invocations[i].lambda_request_id.as_str()))
+                .get_where(lid, |i| invocations[i].lambda_request_id.is(lid))
                 .next();
             if let Some(ii) = found {
                 if self.taken[ii].is_none() {
@@ -428,10 +462,14 @@ impl Linker {
                 continue;
             }
             let invocations = &self.invocations;
+            let id = rec.request_id();
             let mut fits: Vec<usize> = self
                 .logged
-                .get_by(rec.request_id(), |i| {
-                    invocations[i].logged_request_id.as_deref()
+                .get_where(id, |i| {
+                    invocations[i]
+                        .logged_request_id
+                        .as_ref()
+                        .is_some_and(|r| r.is(id))
                 })
                 .filter(|&ii| self.taken[ii].is_none())
                 .filter(|&ii| {
@@ -455,20 +493,26 @@ impl Linker {
     }
 
     /// Whether any invocation is left for an inferred link (call after every
-    /// [`Linker::link_exact`]); when not, [`Linker::count_inferred`] can be skipped.
-    pub fn needs_inference(&mut self) -> bool {
+    /// [`Linker::link_exact`] and before [`Linker::count_inferred`]); when not,
+    /// [`Linker::count_inferred`] can be skipped. Reads the method ARNs of the invocations
+    /// left from their bodies.
+    pub fn needs_inference(&mut self) -> Result<bool, SpillError> {
         if !self.open_ready {
             self.open_ready = true;
-            self.open = self
-                .invocations
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| self.taken[*i].is_none())
-                .filter_map(|(i, v)| {
-                    let (a, s, m, p) = parse_method_arn(v.method_arn.as_deref()?)?;
-                    Some((v.start_time_ms?, i, (a.into(), s.into(), m.into(), p)))
-                })
-                .collect();
+            let mut open = Vec::new();
+            for (i, v) in self.invocations.iter().enumerate() {
+                let Some(start) = v.start_time_ms else {
+                    continue;
+                };
+                if self.taken[i].is_some() || !v.has_method_arn {
+                    continue;
+                }
+                let body = self.store.get(v.body)?;
+                if let Some((a, s, m, p)) = body.method_arn.as_deref().and_then(parse_method_arn) {
+                    open.push((start, i, (a.into(), s.into(), m.into(), p)));
+                }
+            }
+            self.open = open;
             self.open.sort_unstable_by_key(|o| (o.0, o.1));
             self.max_init_ms = self
                 .open
@@ -477,7 +521,7 @@ impl Linker {
                 .max()
                 .unwrap_or(0);
         }
-        !self.open.is_empty()
+        Ok(!self.open.is_empty())
     }
 
     /// Counts, for one shard, which open invocations each request without a link could be
@@ -485,7 +529,8 @@ impl Linker {
     /// never see the request id (TOKEN).
     pub fn count_inferred(&mut self, shard: u32, requests: &[Request]) {
         use crate::records::execution::Fact;
-        if !self.needs_inference() {
+        debug_assert!(self.open_ready, "needs_inference first");
+        if self.open.is_empty() {
             return;
         }
         for (ri, r) in requests.iter().enumerate() {
@@ -544,7 +589,7 @@ impl Linker {
                         0,
                         Fit {
                             key,
-                            request_id: rec.request_id().to_string(),
+                            request_id: IdKey::new(rec.request_id()),
                             candidates: cands.len(),
                             tagged: call.is_some(),
                         },
@@ -662,10 +707,10 @@ impl Linker {
 /// The invocations of a run after linking.
 #[derive(Debug, Default)]
 pub struct LinkerOutput {
-    /// Merged invocations, in run order.
-    pub invocations: Invocations,
+    /// Merged invocations' heads, in run order (their bodies in the linker's store).
+    pub invocations: Chunked<InvocationHead>,
     /// Per invocation: the request id it was tied to, and how (or `Ambiguous`).
-    pub links: Vec<Option<(String, MatchMethod)>>,
+    pub links: Vec<Option<(IdKey, MatchMethod)>>,
     /// Per invocation: its request was dropped by the run's filter.
     pub dropped: Vec<bool>,
     /// Invocations merged because they were seen twice.
@@ -812,8 +857,8 @@ mod tests {
             logged_request_id: Some(req.into()),
             ..invocation(lambda, start)
         };
-        // lam-2 is seen twice: the first part (run order) keeps its fields, the second
-        // fills what it lacks.
+        // lam-2 is seen twice, in two files: the first part (run order) keeps its fields,
+        // the second fills what it lacks.
         let first = Invocation {
             function_name: None,
             principal_id: Some("first".into()),
@@ -822,6 +867,11 @@ mod tests {
         let second = Invocation {
             principal_id: Some("second".into()),
             duration_ms: Some(4.0),
+            origin: crate::model::Origin {
+                file: 1,
+                line: 1,
+                offset: 0,
+            },
             ..invocation("lam-2", t + 5)
         };
         let invs = vec![

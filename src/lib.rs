@@ -20,6 +20,7 @@ mod idindex;
 pub mod input;
 mod intern;
 pub mod interrupt;
+pub mod invstore;
 pub mod join;
 pub mod model;
 pub mod pipeline;

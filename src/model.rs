@@ -142,7 +142,9 @@ pub fn excerpt(bytes: &[u8]) -> String {
 }
 
 /// A Lambda authorizer's decision as its log shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Decision {
     /// A policy with `Effect: Allow` (or `isAuthorized: true`).
     Allow,
@@ -209,7 +211,7 @@ impl MatchMethod {
 
 /// One Lambda authorizer invocation, assembled from its START / END / REPORT and
 /// application lines (text format) or `platform.*` and application records (JSON format).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Invocation {
     /// The Lambda request id (START/END/REPORT `RequestId`).
     pub lambda_request_id: String,
@@ -249,21 +251,34 @@ pub struct Invocation {
     pub origin: Origin,
 }
 
-/// The invocations of a run, kept in the chunks the authorizer logs were assembled in
-/// (never copied into one array, which would hold them twice while it is filled), and read
-/// by index like a slice.
-#[derive(Debug, Default)]
-pub struct Invocations {
-    chunks: Vec<Vec<Invocation>>,
-    /// Index of each chunk's first invocation.
+/// Items of a run (authorizer invocations, their heads) kept in the chunks they were
+/// assembled in (never copied into one array, which would hold them twice while it is
+/// filled), and read by index like a slice.
+#[derive(Debug)]
+pub struct Chunked<T> {
+    chunks: Vec<Vec<T>>,
+    /// Index of each chunk's first item.
     starts: Vec<usize>,
     len: usize,
 }
 
-impl Invocations {
-    /// The invocations of `chunks`, one after another (empty chunks are dropped).
-    pub fn from_chunks(chunks: Vec<Vec<Invocation>>) -> Self {
-        let mut out = Invocations::default();
+/// The invocations of a run, in chunks.
+pub type Invocations = Chunked<Invocation>;
+
+impl<T> Default for Chunked<T> {
+    fn default() -> Self {
+        Chunked {
+            chunks: Vec::new(),
+            starts: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Chunked<T> {
+    /// The items of `chunks`, one after another (empty chunks are dropped).
+    pub fn from_chunks(chunks: Vec<Vec<T>>) -> Self {
+        let mut out = Chunked::default();
         for c in chunks.into_iter().filter(|c| !c.is_empty()) {
             out.starts.push(out.len);
             out.len += c.len();
@@ -272,7 +287,7 @@ impl Invocations {
         out
     }
 
-    /// Number of invocations.
+    /// Number of items.
     pub fn len(&self) -> usize {
         self.len
     }
@@ -282,15 +297,15 @@ impl Invocations {
         self.len == 0
     }
 
-    /// The invocations in order.
-    pub fn iter(&self) -> impl Iterator<Item = &Invocation> + '_ {
+    /// The items in order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
         self.chunks.iter().flatten()
     }
 
-    /// Keeps the invocations `keep` says yes to, in order, in place.
-    pub fn retain(&mut self, mut keep: impl FnMut(&Invocation) -> bool) {
+    /// Keeps the items `keep` says yes to, in order, in place.
+    pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
         let chunks = std::mem::take(&mut self.chunks);
-        *self = Invocations::from_chunks(
+        *self = Chunked::from_chunks(
             chunks
                 .into_iter()
                 .map(|mut c| {
@@ -302,28 +317,28 @@ impl Invocations {
     }
 
     fn locate(&self, i: usize) -> (usize, usize) {
-        assert!(i < self.len, "invocation {i} of {}", self.len);
+        assert!(i < self.len, "item {i} of {}", self.len);
         let c = self.starts.partition_point(|&s| s <= i) - 1;
         (c, i - self.starts[c])
     }
 }
 
-impl From<Vec<Invocation>> for Invocations {
-    fn from(v: Vec<Invocation>) -> Self {
-        Invocations::from_chunks(vec![v])
+impl<T> From<Vec<T>> for Chunked<T> {
+    fn from(v: Vec<T>) -> Self {
+        Chunked::from_chunks(vec![v])
     }
 }
 
-impl std::ops::Index<usize> for Invocations {
-    type Output = Invocation;
-    fn index(&self, i: usize) -> &Invocation {
+impl<T> std::ops::Index<usize> for Chunked<T> {
+    type Output = T;
+    fn index(&self, i: usize) -> &T {
         let (c, k) = self.locate(i);
         &self.chunks[c][k]
     }
 }
 
-impl std::ops::IndexMut<usize> for Invocations {
-    fn index_mut(&mut self, i: usize) -> &mut Invocation {
+impl<T> std::ops::IndexMut<usize> for Chunked<T> {
+    fn index_mut(&mut self, i: usize) -> &mut T {
         let (c, k) = self.locate(i);
         &mut self.chunks[c][k]
     }

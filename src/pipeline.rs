@@ -12,9 +12,10 @@ use rayon::prelude::*;
 
 use crate::classify::{self, Facts};
 use crate::input::{self, ContainerKind, Frame, InputFile};
+use crate::invstore::{BodyBatch, InvocationHead, InvocationStore};
 use crate::join::{self, Linker};
 use crate::model::{
-    excerpt, Event, Invocation, InvocationRow, Invocations, LogKind, Origin, Reject, RejectReason,
+    excerpt, Chunked, Event, Invocation, InvocationRow, LogKind, Origin, Reject, RejectReason,
     RequestRow,
 };
 use crate::records::access::{AccessParser, AccessRecord, Parsed};
@@ -25,7 +26,7 @@ use crate::records::vars::Var;
 use crate::redact;
 use crate::sink::dataset::{DatasetOptions, DatasetWriter};
 use crate::sink::parquet::Compression;
-use crate::spill::{ShardBatch, ShardStore};
+use crate::spill::{ShardBatch, ShardStore, SpillError};
 use crate::summary::{InputStats, InvocationTally, MappingUse, RowTally, Summary};
 
 /// Lines after which a source whose every line failed gets an early warning.
@@ -97,14 +98,18 @@ const BATCH_BYTES: usize = 1 << 20;
 /// Invocation rows made and written at once.
 const INVOCATION_ROWS_AT_ONCE: usize = 1 << 16;
 
+/// Invocation bodies a worker encodes before handing them to the store.
+const BODIES_AT_ONCE: usize = 4096;
+
 /// Estimated bytes in memory per byte of (uncompressed) input once parsed, and per byte of
 /// a parsed record once it is a classified row: sizing the shards and groups.
 const RECORD_MEM_PER_INPUT_BYTE: f64 = 2.0;
 const ROW_MEM_PER_RECORD_MEM: f64 = 2.5;
 
 /// How the memory budget is shared: records held while parsing (40 %), two groups of
-/// units (20 % each), one being classified while the other is written, and the row groups
-/// the Parquet writers fill (10 %).
+/// units (20 % each), one being classified while the other is written, the row groups
+/// the Parquet writers fill (10 %), and the authorizer invocations' bodies (10 %; past
+/// that they are read back from the spill disk).
 fn budgets(limit: usize) -> (usize, usize, usize) {
     let held = limit / 5 * 2;
     let group = ((limit as f64 * 0.2) / (1.0 + ROW_MEM_PER_RECORD_MEM)) as usize;
@@ -312,6 +317,11 @@ struct FileWork<'a> {
     exec: ExecutionLog,
     store: &'a ShardStore,
     batch: ShardBatch,
+    /// Where invocation bodies go, and this file's not yet handed over.
+    bodies: &'a InvocationStore,
+    body_batch: BodyBatch,
+    heads: Vec<Vec<InvocationHead>>,
+    body_error: Option<SpillError>,
     stats: InputStats,
     rejects: Vec<Reject>,
     rejects_per_reason: usize,
@@ -325,8 +335,10 @@ struct FileWork<'a> {
 
 /// What one file yielded besides the records it handed to the shard store.
 struct FileResult {
-    /// In chunks, as the authorizer log assembled them.
-    invocations: Vec<Vec<Invocation>>,
+    /// The heads of its invocations, in chunks as they were handed to the store.
+    invocations: Vec<Vec<InvocationHead>>,
+    /// Storing an invocation body failed (the spill disk is full).
+    body_error: Option<SpillError>,
     stats: InputStats,
     rejects: Vec<Reject>,
     mappings: BTreeMap<(String, Vec<String>), u64>,
@@ -430,7 +442,12 @@ impl<'a> FileWork<'a> {
 
     fn lambda(&mut self, ev: &Event<'_>, group: Option<&str>) {
         let function = group.and_then(|g| g.strip_prefix("/aws/lambda/"));
-        match self.authz.push(ev, function) {
+        let line = self.authz.push(ev, function);
+        // Invocations the log has moved past go to the store as they are done.
+        for v in self.authz.take_done() {
+            self.store_invocation(&v);
+        }
+        match line {
             LambdaLine::Platform | LambdaLine::Application => {
                 self.stats.authorizer_lines += 1;
                 self.lines_ok += 1;
@@ -438,6 +455,24 @@ impl<'a> FileWork<'a> {
             }
             // The function's own output (print(), continuation lines).
             LambdaLine::Other => self.skip("lambda_other_output"),
+        }
+    }
+
+    /// Encodes an assembled invocation; the bodies go to the store a batch at a time.
+    fn store_invocation(&mut self, v: &Invocation) {
+        self.body_batch.push(v);
+        if self.body_batch.len() >= BODIES_AT_ONCE {
+            self.hand_over_bodies();
+        }
+    }
+
+    fn hand_over_bodies(&mut self) {
+        if self.body_batch.is_empty() || self.body_error.is_some() {
+            return;
+        }
+        match self.bodies.add(&mut self.body_batch) {
+            Ok(heads) => self.heads.push(heads),
+            Err(e) => self.body_error = Some(e),
         }
     }
 
@@ -526,6 +561,7 @@ fn process_file(
     chunk: Option<&input::Chunk>,
     opts: &AnalyzeOptions,
     store: &ShardStore,
+    bodies: &InvocationStore,
 ) -> FileResult {
     let path_group = input::log_group_from_path(&file.display).map(Arc::from);
     let mut w = FileWork {
@@ -539,6 +575,10 @@ fn process_file(
         exec: ExecutionLog::new(),
         store,
         batch: ShardBatch::default(),
+        bodies,
+        body_batch: BodyBatch::default(),
+        heads: Vec::new(),
+        body_error: None,
         stats: InputStats {
             // A file read in chunks counts once.
             files: u64::from(chunk.is_none_or(|c| c.start == 0)),
@@ -584,12 +624,16 @@ fn process_file(
         }
     }
     w.flush_mapping();
-    for (id, f) in w.exec.finish() {
+    for (id, f) in std::mem::take(&mut w.exec).finish() {
         w.batch.exec(store, id, f);
     }
     store.add(&mut w.batch);
+    let authz = std::mem::take(&mut w.authz);
+    authz.finish_each(|v| w.store_invocation(&v));
+    w.hand_over_bodies();
     FileResult {
-        invocations: w.authz.finish_chunks(),
+        invocations: w.heads,
+        body_error: w.body_error,
         stats: w.stats,
         rejects: w.rejects,
         mappings: w.mappings,
@@ -622,14 +666,14 @@ fn access_vars(known: crate::records::vars::VarSet) -> Arc<[String]> {
 
 /// Builds the output row of one joined, classified request (`source_files`: the display names of
 /// the run's inputs, by file index, shared by the rows; `api`: what `--api-config` said).
+/// The row of a joined request; `inv` is its linked invocation (`j.invocation`'s), read back.
 pub fn request_row(
     j: &join::Joined,
-    invocations: &Invocations,
+    inv: Option<(&Invocation, crate::model::MatchMethod)>,
     source_files: &[Arc<str>],
     api: &crate::apiconfig::ApiConfig,
 ) -> RequestRow {
     let a = &j.access;
-    let inv = j.invocation.map(|(i, m)| (&invocations[i], m));
     let cfg = api.facts(&crate::apiconfig::RequestKey {
         api_id: a
             .api_id()
@@ -827,6 +871,10 @@ pub fn analyze(
         .clone()
         .unwrap_or_else(|| writer.staging_dir().to_path_buf())
         .join(format!("spill-{}", opts.run_id));
+    let bodies = InvocationStore::new(
+        opts.memory_limit / 10,
+        spill_dir.with_file_name(format!("invocations-{}.bin", opts.run_id)),
+    );
     // Units of half a group: a group holds about two.
     let store = ShardStore::new(shard_n, held_budget, group_budget / 2, spill_dir);
     // `None` once an interrupt stopped the reading: the remaining files are not read.
@@ -878,7 +926,7 @@ pub fn analyze(
                     break;
                 }
                 let (i, chunk) = &units[u];
-                let r = process_file(&files[*i], chunk.as_ref(), opts, &store);
+                let r = process_file(&files[*i], chunk.as_ref(), opts, &store, &bodies);
                 progress(Progress::Read {
                     bytes: r.stats.bytes_in,
                 });
@@ -894,7 +942,10 @@ pub fn analyze(
     if let Some(e) = store.take_error() {
         return Err(e.into());
     }
-    let results = results.unwrap_or_default();
+    let mut results = results.unwrap_or_default();
+    if let Some(e) = results.iter_mut().find_map(|r| r.body_error.take()) {
+        return Err(e.into());
+    }
     let spilled_bytes = store.spilled_bytes();
     if spilled_bytes > 0 {
         eprintln!(
@@ -937,13 +988,13 @@ pub fn analyze(
         .iter()
         .map(|f| Arc::from(f.display.as_str()))
         .collect();
-    // The invocations are not sharded: they stay in memory, outside the limit, until their
-    // table is written. Said when they weigh more than a quarter of the limit.
-    let parts = Invocations::from_chunks(parts);
-    let invocation_bytes: usize = parts.iter().map(Invocation::approx_bytes).sum();
+    // The invocations' heads are not sharded: they stay in memory, outside the limit, until
+    // their table is written. Said when they weigh more than a quarter of the limit.
+    let parts = Chunked::from_chunks(parts);
+    let invocation_bytes: usize = parts.iter().map(InvocationHead::approx_bytes).sum();
     if invocation_bytes > opts.memory_limit / 4 {
         eprintln!(
-            "gatelog: {} authorizer invocations are kept in memory for the join (about {} MiB, outside --memory-limit {} MiB): expect a peak of about the limit plus that; a run over fewer days of authorizer logs keeps fewer",
+            "gatelog: the heads of {} authorizer invocations are kept in memory for the join (about {} MiB, outside --memory-limit {} MiB): expect a peak of about the limit plus that; a run over fewer days of authorizer logs keeps fewer",
             parts.len(),
             invocation_bytes >> 20,
             opts.memory_limit >> 20,
@@ -952,12 +1003,12 @@ pub fn analyze(
     // The grace hash join: every unit (a range of (day, shard) keys) deduplicated, then linked
     // to the invocations unit by unit; the linker's state grows with the invocations only.
     // The exact links are made as each unit is deduplicated, while it is in memory.
-    let mut linker = Linker::new(parts);
+    let mut linker = Linker::new(parts, &bodies)?;
     let mut shards =
         pool.install(|| store.finish_visiting(|s, reqs| linker.link_exact(s, reqs)))?;
     crate::interrupt::check()?;
     let window = pool.current_num_threads();
-    if linker.needs_inference() {
+    if linker.needs_inference()? {
         pool.install(|| shards.visit(window, |s, reqs| linker.count_inferred(s, reqs)))?;
     }
     linker.settle();
@@ -1057,10 +1108,21 @@ pub fn analyze(
                     order
                         .par_iter()
                         .map(|&i| {
-                            request_row(&requests[i], invocations, &source_files, &opts.api_config)
+                            let j = &requests[i];
+                            // The linked invocation's body, read back from the store.
+                            let inv = j
+                                .invocation
+                                .map(|(ii, m)| bodies.get(invocations[ii].body).map(|v| (v, m)))
+                                .transpose()?;
+                            Ok(request_row(
+                                j,
+                                inv.as_ref().map(|(v, m)| (v, *m)),
+                                &source_files,
+                                &opts.api_config,
+                            ))
                         })
-                        .collect()
-                });
+                        .collect::<Result<_, SpillError>>()
+                })?;
                 // Counted in parallel: tallies of parts merge into the tally of the whole.
                 let part = pool.install(|| {
                     rayon::join(
@@ -1105,7 +1167,7 @@ pub fn analyze(
     progress(Progress::Phase("finish"));
     let t2 = Instant::now();
     let crate::join::LinkerOutput {
-        mut invocations,
+        invocations,
         mut links,
         dropped,
         duplicate_invocations,
@@ -1125,7 +1187,7 @@ pub fn analyze(
         (
             day_key(v.start_time_ms),
             v.start_time_ms,
-            v.lambda_request_id.as_str(),
+            &v.lambda_request_id,
         )
     };
     order.sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));
@@ -1139,7 +1201,7 @@ pub fn analyze(
             .iter()
             .map(|&i| {
                 let i = i as usize;
-                let mut invocation = std::mem::take(&mut invocations[i]);
+                let mut invocation = bodies.get(invocations[i].body)?;
                 invocation.error_message = invocation
                     .error_message
                     .map(|m| redact::scrub(&m).into_owned());
@@ -1149,24 +1211,24 @@ pub fn analyze(
                     .unwrap_or_else(|| Arc::from(""));
                 let (request_id, match_method) = match links[i].take() {
                     Some((id, m)) => (
-                        (m != crate::model::MatchMethod::Ambiguous).then_some(id),
+                        (m != crate::model::MatchMethod::Ambiguous).then(|| id.to_string()),
                         Some(m),
                     ),
                     None => (None, None),
                 };
-                InvocationRow {
+                Ok(InvocationRow {
                     invocation,
                     request_id,
                     match_method,
                     source_file,
-                }
+                })
             })
-            .collect();
+            .collect::<Result<_, SpillError>>()?;
         rows.iter().for_each(|r| inv_tally.add(r));
         pool.install(|| writer.write_invocations(rows.iter()))?;
         pool.install(|| rows.into_par_iter().for_each(drop));
     }
-    drop((invocations, links, dropped));
+    drop((invocations, links, dropped, bodies));
 
     let mut summary = Summary::default();
     tally.finish(&mut summary);

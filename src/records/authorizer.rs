@@ -93,6 +93,15 @@ pub fn looks_like_lambda(message: &str) -> bool {
 /// Invocations per chunk of [`AuthorizerLog`]'s store.
 const CHUNK: usize = 1 << 14;
 
+/// An invocation none of whose lines is within this of the line being read is handed over
+/// (Lambda runs an invocation for 15 minutes at most), so that a long log keeps only its
+/// recent invocations in memory. A line of it that still comes (a log out of time order)
+/// starts a part that the run merges with it.
+const HAND_OVER_AFTER_MS: i64 = 3_600_000;
+
+/// Invocations held before the first look for ones to hand over.
+const HAND_OVER_CHECK_MIN: usize = CHUNK;
+
 /// Invocations in chunks of [`CHUNK`] (all full but the last).
 fn stored(invs: &[Vec<Acc>]) -> usize {
     invs.last()
@@ -109,6 +118,10 @@ struct Acc {
     app_ms: Option<i64>,
     /// Continuation lines still searched for `requestId` after a bare `requestContext`.
     ctx_pending: u8,
+    /// Earliest and latest log time of the invocation's lines (`i64::MAX`, `i64::MIN` when
+    /// none had one).
+    seen_lo: i64,
+    seen_hi: i64,
 }
 
 impl Acc {
@@ -122,7 +135,25 @@ impl Acc {
             start_ms: None,
             app_ms: None,
             ctx_pending: 0,
+            seen_lo: i64::MAX,
+            seen_hi: i64::MIN,
         }
+    }
+
+    /// Whether no line of the invocation is within [`HAND_OVER_AFTER_MS`] of `now`.
+    fn done_by(&self, now: i64) -> bool {
+        self.seen_hi != i64::MIN
+            && (now.saturating_sub(self.seen_hi) > HAND_OVER_AFTER_MS
+                || self.seen_lo.saturating_sub(now) > HAND_OVER_AFTER_MS)
+    }
+
+    /// The invocation. Lines of one invocation from several inputs were already merged
+    /// field by field (first value wins, worst decision, smallest origin, earliest start), as
+    /// Invocation::merge does.
+    fn finish(self) -> Invocation {
+        let mut inv = self.inv;
+        inv.start_time_ms = self.start_ms.or(self.app_ms);
+        inv
     }
 
     fn decide(&mut self, d: Decision) {
@@ -189,6 +220,12 @@ pub struct AuthorizerLog {
     /// Log stream key → request id of its open invocation (last START without END).
     open: HashMap<String, String>,
     key_buf: String,
+    /// Invocations handed over while reading (see [`HAND_OVER_AFTER_MS`]), not yet taken.
+    done: Vec<Invocation>,
+    /// Invocations handed over so far.
+    done_total: usize,
+    /// `invs` holds this many when it is next looked through for invocations to hand over.
+    next_check: usize,
 }
 
 impl AuthorizerLog {
@@ -273,31 +310,64 @@ impl AuthorizerLog {
     /// and in chunks, converted one chunk at a time (a large log's invocations are never held
     /// twice).
     pub fn finish_chunks(self) -> Vec<Vec<Invocation>> {
-        // Lines of one invocation from several inputs were already merged field by field (first
-        // value wins, worst decision, smallest origin, earliest start), as Invocation::merge does.
-        self.invs
-            .into_iter()
-            .map(|chunk| {
-                chunk
+        std::iter::once(self.done)
+            .chain(
+                self.invs
                     .into_iter()
-                    .map(|acc| {
-                        let mut inv = acc.inv;
-                        inv.start_time_ms = acc.start_ms.or(acc.app_ms);
-                        inv
-                    })
-                    .collect()
-            })
+                    .map(|chunk| chunk.into_iter().map(Acc::finish).collect()),
+            )
+            .filter(|c| !c.is_empty())
             .collect()
     }
 
-    /// Number of distinct invocations seen so far.
+    /// Hands each invocation not yet taken with [`AuthorizerLog::take_done`] to `f`: those
+    /// handed over, then the others in the order first seen, freeing each as it goes.
+    pub fn finish_each(self, mut f: impl FnMut(Invocation)) {
+        self.done.into_iter().for_each(&mut f);
+        self.invs
+            .into_iter()
+            .for_each(|chunk| chunk.into_iter().map(Acc::finish).for_each(&mut f));
+    }
+
+    /// The invocations handed over since the last call: whole, as far as a log in time order
+    /// goes (see [`HAND_OVER_AFTER_MS`]).
+    pub fn take_done(&mut self) -> Vec<Invocation> {
+        std::mem::take(&mut self.done)
+    }
+
+    /// Hands over the invocations done by `now` (a line's log time), keeping the others in
+    /// the order first seen; looked through again when twice as many are held.
+    fn hand_over(&mut self, now: Option<i64>) {
+        if let Some(now) = now {
+            let held = std::mem::take(&mut self.invs);
+            self.by_id = IdIndex::with_capacity(stored(&held));
+            for acc in held.into_iter().flatten() {
+                if acc.done_by(now) {
+                    self.done.push(acc.finish());
+                    self.done_total += 1;
+                    continue;
+                }
+                if self.invs.last().is_none_or(|c| c.len() == CHUNK) {
+                    self.invs.push(Vec::with_capacity(CHUNK));
+                }
+                self.by_id.push(&acc.inv.lambda_request_id);
+                if let Some(chunk) = self.invs.last_mut() {
+                    chunk.push(acc);
+                }
+            }
+        }
+        self.next_check = (stored(&self.invs) * 2).max(HAND_OVER_CHECK_MIN);
+    }
+
+    /// Number of distinct invocations seen so far (parts of one handed over before its last
+    /// line count twice).
     pub fn len(&self) -> usize {
-        stored(&self.invs)
+        stored(&self.invs) + self.done_total
     }
 
     /// Whether no invocation has been seen yet.
     pub fn is_empty(&self) -> bool {
-        self.invs.is_empty()
+        self.len() == 0
     }
 
     /// Text-format platform lines. `None` when the message is not one.
@@ -460,11 +530,15 @@ impl AuthorizerLog {
         ev: &Event<'_>,
         fname: Option<&str>,
     ) -> Option<&mut Acc> {
+        if stored(&self.invs) >= self.next_check.max(HAND_OVER_CHECK_MIN) {
+            self.hand_over(ev.log_time_ms);
+        }
         let Self {
             invs,
             by_id,
             open,
             key_buf,
+            ..
         } = self;
         let id: &str = match explicit {
             Some(id) => id,
@@ -493,6 +567,10 @@ impl AuthorizerLog {
         };
         let acc = &mut invs[i / CHUNK][i % CHUNK];
         acc.inv.origin = acc.inv.origin.min(ev.origin);
+        if let Some(t) = ev.log_time_ms {
+            acc.seen_lo = acc.seen_lo.min(t);
+            acc.seen_hi = acc.seen_hi.max(t);
+        }
         if acc.inv.function_name.is_none() {
             acc.inv.function_name = fname.map(intern);
         }
@@ -2415,5 +2493,97 @@ mod tests {
         );
         assert_eq!(find_decision("sideEffect=Deny the effects"), None);
         assert_eq!(find_decision("effect: 'Maybe'"), None);
+    }
+
+    /// `n` invocations one a second (START, a Node.js decision line, END, REPORT), with
+    /// their log times.
+    fn long_log(n: usize) -> Vec<(String, i64)> {
+        let t0 = 1_760_450_000_000i64;
+        let mut lines = Vec::new();
+        for k in 0..n {
+            let id = format!("{k:08x}-0000-4000-8000-000000000000");
+            let t = t0 + k as i64 * 1_000;
+            let iso = crate::time::rfc3339_ms(t);
+            lines.push((format!("START RequestId: {id} Version: $LATEST"), t));
+            lines.push((
+                format!("{iso}\t{id}\tINFO\t{{\"principalId\":\"u{k}\",\"policyDocument\":{{\"Statement\":[{{\"Effect\":\"Deny\"}}]}}}}"),
+                t + 3,
+            ));
+            lines.push((format!("END RequestId: {id}"), t + 9));
+            lines.push((
+                format!("REPORT RequestId: {id}\tDuration: 8.50 ms\tBilled Duration: 9 ms\tMemory Size: 128 MB\tMax Memory Used: 70 MB"),
+                t + 9,
+            ));
+        }
+        lines
+    }
+
+    #[test]
+    fn a_long_log_hands_over_the_invocations_it_has_moved_past_whole() {
+        // Eleven hours of invocations: the log never holds much more than an hour of them.
+        let n = 40_000;
+        let lines = long_log(n);
+        let mut log = AuthorizerLog::new();
+        let mut out = Vec::new();
+        let mut most_held = 0;
+        for (i, (msg, t)) in lines.iter().enumerate() {
+            let mut e = ev(msg, i as u64 + 1);
+            e.log_time_ms = Some(*t);
+            log.push(&e, Some(REQ_FN));
+            out.extend(log.take_done());
+            most_held = most_held.max(stored(&log.invs));
+        }
+        assert!(out.len() > n / 2, "{} handed over while reading", out.len());
+        assert!(most_held <= 2 * CHUNK, "{most_held} held at most");
+        log.finish_each(|v| out.push(v));
+        assert_eq!(out.len(), n);
+        for (k, v) in out.iter().enumerate() {
+            // In the order first seen, each whole.
+            assert_eq!(
+                v.lambda_request_id,
+                format!("{k:08x}-0000-4000-8000-000000000000")
+            );
+            assert_eq!(v.principal_id.as_deref(), Some(format!("u{k}").as_str()));
+            assert_eq!(v.decision, Some(Decision::Deny));
+            assert_eq!(v.duration_ms, Some(8.5));
+            assert_eq!(v.start_time_ms, Some(1_760_450_000_000 + k as i64 * 1_000));
+        }
+    }
+
+    #[test]
+    fn a_line_after_its_invocation_was_handed_over_starts_a_part() {
+        let n = 20_000;
+        let mut lines = long_log(n);
+        // The first invocation's timeout line, three hours late.
+        let (_, t_end) = lines[lines.len() - 1];
+        lines.push((
+            format!(
+                "{} 00000000-0000-4000-8000-000000000000 Task timed out after 3.00 seconds",
+                crate::time::rfc3339_ms(t_end)
+            ),
+            t_end,
+        ));
+        let mut log = AuthorizerLog::new();
+        for (i, (msg, t)) in lines.iter().enumerate() {
+            let mut e = ev(msg, i as u64 + 1);
+            e.log_time_ms = Some(*t);
+            log.push(&e, Some(REQ_FN));
+        }
+        let parts: Vec<Invocation> = log.finish_chunks().into_iter().flatten().collect();
+        assert_eq!(parts.len(), n + 1);
+        let first: Vec<&Invocation> = parts
+            .iter()
+            .filter(|v| v.lambda_request_id.starts_with("00000000-"))
+            .collect();
+        assert_eq!(first.len(), 2);
+        assert_eq!(first[0].decision, Some(Decision::Deny));
+        assert_eq!(first[1].decision, Some(Decision::Timeout));
+        // The run merges the parts (the same file: not a duplicate).
+        let out = crate::join::join(Vec::new(), parts, Vec::new());
+        assert_eq!(out.invocations.len(), n);
+        assert_eq!(out.duplicate_invocations, 0);
+        let merged = &out.invocations[0];
+        assert_eq!(merged.decision, Some(Decision::Timeout));
+        assert_eq!(merged.duration_ms, Some(8.5));
     }
 }
