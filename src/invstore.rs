@@ -179,6 +179,28 @@ impl InvocationHead {
     }
 }
 
+/// What stays of an invocation once the links are made: where its body is and how its row
+/// sorts (the heads' other fields are needed only to link).
+#[derive(Debug, Clone)]
+pub struct InvocationRef {
+    /// [`Invocation::lambda_request_id`].
+    pub lambda_request_id: IdKey,
+    /// [`Invocation::start_time_ms`].
+    pub start_time_ms: Option<i64>,
+    /// The whole invocation.
+    pub body: BodyRef,
+}
+
+impl From<InvocationHead> for InvocationRef {
+    fn from(h: InvocationHead) -> Self {
+        InvocationRef {
+            lambda_request_id: h.lambda_request_id,
+            start_time_ms: h.start_time_ms,
+            body: h.body,
+        }
+    }
+}
+
 /// Invocations encoded by one worker, to hand to the store at once: the bodies one after
 /// another and a head for each (offsets relative to the batch until it is added).
 #[derive(Debug, Default)]

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
 use crate::idindex::IdIndex;
-use crate::invstore::{IdKey, InvocationHead, InvocationStore};
+use crate::invstore::{BodyRef, IdKey, InvocationHead, InvocationRef, InvocationStore};
 use crate::model::{Chunked, Invocation, MatchMethod};
 use crate::records::access::AccessRecord;
 use crate::records::execution::ExecFacts;
@@ -268,7 +268,10 @@ type Route = (
 /// [`Linker::settle`], then [`Linker::joined`] per request. Its state grows with the
 /// invocations, not with the requests.
 pub struct Linker<'s> {
+    /// The invocations' heads, until [`Linker::settle`] keeps only what the rows need.
     invocations: Chunked<InvocationHead>,
+    /// What stays of each invocation after [`Linker::settle`].
+    settled: Chunked<InvocationRef>,
     /// Their bodies: read for method ARNs, written for merged invocations.
     store: &'s InvocationStore,
     /// Invocations by Lambda request id (unique after the merge).
@@ -276,7 +279,7 @@ pub struct Linker<'s> {
     /// Invocations by the API request id they logged.
     logged: IdIndex,
     taken: Vec<Option<Taken>>,
-    link_of: HashMap<ReqKey, (usize, MatchMethod)>,
+    link_of: HashMap<ReqKey, (u32, MatchMethod)>,
     /// The functions each route is known to use, by [`route_hash`] (routes compared in full
     /// on lookup, so a request is looked up without building its route).
     route_fns: HashMap<u64, Vec<(Route, BTreeSet<String>)>>,
@@ -393,6 +396,7 @@ impl<'s> Linker<'s> {
             by_lambda,
             logged,
             taken: vec![None; n],
+            settled: Chunked::default(),
             link_of: HashMap::default(),
             route_fns: HashMap::default(),
             open: Vec::new(),
@@ -406,9 +410,10 @@ impl<'s> Linker<'s> {
         })
     }
 
-    /// The merged invocations' heads, in run order.
-    pub fn invocations(&self) -> &Chunked<InvocationHead> {
-        &self.invocations
+    /// Where the body of invocation `ii` (of a [`Joined`] request) is (after
+    /// [`Linker::settle`]).
+    pub fn body(&self, ii: usize) -> BodyRef {
+        self.settled[ii].body
     }
 
     fn take(&mut self, ii: usize, key: ReqKey, rec: &AccessRecord, method: MatchMethod) {
@@ -417,7 +422,7 @@ impl<'s> Linker<'s> {
             method,
         });
         if method != MatchMethod::Ambiguous {
-            self.link_of.insert(key, (ii, method));
+            self.link_of.insert(key, (ii as u32, method));
             if method.is_exact() {
                 let f = fn_key(&self.invocations[ii]);
                 let routes = self.route_fns.entry(route_hash(rec)).or_default();
@@ -627,7 +632,7 @@ impl<'s> Linker<'s> {
                 method,
             });
             if method != MatchMethod::Ambiguous {
-                self.link_of.insert(fit.key, (ii, method));
+                self.link_of.insert(fit.key, (ii as u32, method));
             }
         }
         self.open = Vec::new();
@@ -643,6 +648,10 @@ impl<'s> Linker<'s> {
         self.unmatched_starts
             .values_mut()
             .for_each(|v| v.sort_unstable());
+        // The links are made: only what the rows need of each invocation is kept.
+        self.by_lambda = IdIndex::default();
+        self.logged = IdIndex::default();
+        self.settled = std::mem::take(&mut self.invocations).map(InvocationRef::from);
     }
 
     /// Whether the authorizer's log covers the request: the route is known (exact links) to
@@ -672,7 +681,10 @@ impl<'s> Linker<'s> {
 
     /// The request at `(shard, index)` with its link and coverage (after [`Linker::settle`]).
     pub fn joined(&self, shard: u32, index: usize, r: Request) -> Joined {
-        let invocation = self.link_of.get(&(shard, index as u32)).copied();
+        let invocation = self
+            .link_of
+            .get(&(shard, index as u32))
+            .map(|&(ii, m)| (ii as usize, m));
         let authorizer_log_covers = invocation.is_none() && self.covers(&r.access);
         Joined {
             access: r.access,
@@ -697,7 +709,7 @@ impl<'s> Linker<'s> {
                 .into_iter()
                 .map(|t| t.map(|t| (t.request_id, t.method)))
                 .collect(),
-            invocations: self.invocations,
+            invocations: self.settled,
             dropped: self.dropped,
             duplicate_invocations: self.duplicate_invocations,
         }
@@ -707,8 +719,9 @@ impl<'s> Linker<'s> {
 /// The invocations of a run after linking.
 #[derive(Debug, Default)]
 pub struct LinkerOutput {
-    /// Merged invocations' heads, in run order (their bodies in the linker's store).
-    pub invocations: Chunked<InvocationHead>,
+    /// What stays of the merged invocations, in run order (their bodies in the linker's
+    /// store).
+    pub invocations: Chunked<InvocationRef>,
     /// Per invocation: the request id it was tied to, and how (or `Ambiguous`).
     pub links: Vec<Option<(IdKey, MatchMethod)>>,
     /// Per invocation: its request was dropped by the run's filter.

@@ -316,6 +316,17 @@ impl<T> Chunked<T> {
         );
     }
 
+    /// Each item made into another, a chunk at a time: each chunk is freed as its
+    /// replacement is made, so the two are never both held whole.
+    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> Chunked<U> {
+        Chunked::from_chunks(
+            self.chunks
+                .into_iter()
+                .map(|c| c.into_iter().map(&mut f).collect())
+                .collect(),
+        )
+    }
+
     fn locate(&self, i: usize) -> (usize, usize) {
         assert!(i < self.len, "item {i} of {}", self.len);
         let c = self.starts.partition_point(|&s| s <= i) - 1;
@@ -440,6 +451,8 @@ mod tests {
                 .collect::<String>(),
             "abcdef"
         );
+        let m = Chunked::from_chunks(vec![vec![1, 2], vec![3]]).map(|x| x * 10);
+        assert_eq!(m.iter().copied().collect::<Vec<_>>(), [10, 20, 30]);
         v[3].principal_id = Some("p".into());
         v.retain(|i| !matches!(i.lambda_request_id.as_str(), "b" | "c" | "f"));
         assert_eq!(ids(&v), "ade");

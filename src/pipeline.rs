@@ -1103,7 +1103,6 @@ pub fn analyze(
                     keys.par_sort_unstable();
                     keys.into_iter().map(|k| k.5).collect()
                 });
-                let invocations = linker.invocations();
                 let rows: Vec<RequestRow> = pool.install(|| {
                     order
                         .par_iter()
@@ -1112,7 +1111,7 @@ pub fn analyze(
                             // The linked invocation's body, read back from the store.
                             let inv = j
                                 .invocation
-                                .map(|(ii, m)| bodies.get(invocations[ii].body).map(|v| (v, m)))
+                                .map(|(ii, m)| bodies.get(linker.body(ii)).map(|v| (v, m)))
                                 .transpose()?;
                             Ok(request_row(
                                 j,
