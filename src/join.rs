@@ -6,12 +6,14 @@
 //! Input order is the run's file order, so the result does not depend on thread count.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Hash maps with foldhash (fixed seed): several times faster than SipHash on short keys,
 /// and the join's keys come from logs, not from an adversary choosing collisions.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 
 use crate::idindex::IdIndex;
+use crate::intern::intern;
 use crate::invstore::{BodyRef, IdKey, InvocationHead, InvocationRef, InvocationStore};
 use crate::model::{Chunked, Invocation, MatchMethod};
 use crate::records::access::AccessRecord;
@@ -253,7 +255,8 @@ struct Fit {
 
 /// An invocation open for an inferred link: (start, index, (api, stage, method, path) of its
 /// method ARN).
-type OpenInvocation = (i64, usize, (String, String, String, String));
+/// The API, stage and method are shared (few distinct), the path is the invocation's own.
+type OpenInvocation = (i64, usize, (Arc<str>, Arc<str>, Arc<str>, Box<str>));
 
 type Route = (
     Option<String>,
@@ -514,7 +517,7 @@ impl<'s> Linker<'s> {
                 }
                 let body = self.store.get(v.body)?;
                 if let Some((a, s, m, p)) = body.method_arn.as_deref().and_then(parse_method_arn) {
-                    open.push((start, i, (a.into(), s.into(), m.into(), p)));
+                    open.push((start, i, (intern(a), intern(s), intern(m), p.into())));
                 }
             }
             self.open = open;
@@ -578,10 +581,10 @@ impl<'s> Linker<'s> {
                 let in_time = *start <= t + slack + window + init;
                 let same_route = compatible(rec.api_id(), Some(api))
                     && compatible(rec.stage(), Some(stage))
-                    && method.is_none_or(|x| x == m)
+                    && method.is_none_or(|x| x == &**m)
                     && match (rec.get(Var::ResourcePath), rec.get(Var::Path)) {
                         (Some(tpl), _) => template_matches(tpl, path),
-                        (None, Some(actual)) => actual.ends_with(path.as_str()),
+                        (None, Some(actual)) => actual.ends_with(&**path),
                         (None, None) => false,
                     };
                 if in_time && same_route {

@@ -162,6 +162,15 @@ impl Acc {
 
     fn seen_at(&mut self, ms: Option<i64>) {
         self.app_ms = min_opt(self.app_ms, ms);
+        self.saw(ms);
+    }
+
+    /// A line of the invocation has time `ms` (its log time or the time it states).
+    fn saw(&mut self, ms: Option<i64>) {
+        if let Some(t) = ms {
+            self.seen_lo = self.seen_lo.min(t);
+            self.seen_hi = self.seen_hi.max(t);
+        }
     }
 
     /// The function failed: `Unauthorized` when the error message is exactly that.
@@ -335,9 +344,18 @@ impl AuthorizerLog {
         std::mem::take(&mut self.done)
     }
 
-    /// Hands over the invocations done by `now` (a line's log time), keeping the others in
-    /// the order first seen; looked through again when twice as many are held.
+    /// Hands over the invocations done by `now` (a line's log time; without one, as in a
+    /// bare text log, the latest time of the newest invocation that has one), keeping the
+    /// others in the order first seen; looked through again when twice as many are held.
     fn hand_over(&mut self, now: Option<i64>) {
+        let now = now.or_else(|| {
+            self.invs
+                .iter()
+                .rev()
+                .flat_map(|c| c.iter().rev())
+                .find(|a| a.seen_hi != i64::MIN)
+                .map(|a| a.seen_hi)
+        });
         if let Some(now) = now {
             let held = std::mem::take(&mut self.invs);
             self.by_id = IdIndex::with_capacity(stored(&held));
@@ -494,6 +512,7 @@ impl AuthorizerLog {
                     return;
                 };
                 acc.start_ms = min_opt(acc.start_ms, time.or(ev.log_time_ms));
+                acc.saw(time);
                 if acc.inv.function_name.is_none() {
                     acc.inv.function_name = record
                         .get("functionArn")
@@ -567,10 +586,7 @@ impl AuthorizerLog {
         };
         let acc = &mut invs[i / CHUNK][i % CHUNK];
         acc.inv.origin = acc.inv.origin.min(ev.origin);
-        if let Some(t) = ev.log_time_ms {
-            acc.seen_lo = acc.seen_lo.min(t);
-            acc.seen_hi = acc.seen_hi.max(t);
-        }
+        acc.saw(ev.log_time_ms);
         if acc.inv.function_name.is_none() {
             acc.inv.function_name = fname.map(intern);
         }
@@ -2520,6 +2536,14 @@ mod tests {
 
     #[test]
     fn a_long_log_hands_over_the_invocations_it_has_moved_past_whole() {
+        // With the events' log times (CloudWatch containers) and without (a bare text log,
+        // where only the application lines state a time).
+        for with_log_time in [true, false] {
+            hands_over_whole(with_log_time);
+        }
+    }
+
+    fn hands_over_whole(with_log_time: bool) {
         // Eleven hours of invocations: the log never holds much more than an hour of them.
         let n = 40_000;
         let lines = long_log(n);
@@ -2528,7 +2552,7 @@ mod tests {
         let mut most_held = 0;
         for (i, (msg, t)) in lines.iter().enumerate() {
             let mut e = ev(msg, i as u64 + 1);
-            e.log_time_ms = Some(*t);
+            e.log_time_ms = with_log_time.then_some(*t);
             log.push(&e, Some(REQ_FN));
             out.extend(log.take_done());
             most_held = most_held.max(stored(&log.invs));
@@ -2546,6 +2570,7 @@ mod tests {
             assert_eq!(v.principal_id.as_deref(), Some(format!("u{k}").as_str()));
             assert_eq!(v.decision, Some(Decision::Deny));
             assert_eq!(v.duration_ms, Some(8.5));
+            // START's log time, else the time the application line states (the same here).
             assert_eq!(v.start_time_ms, Some(1_760_450_000_000 + k as i64 * 1_000));
         }
     }
