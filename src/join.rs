@@ -349,7 +349,7 @@ impl<'s> Linker<'s> {
         // the merged invocation stored anew, and the part removed.
         let mut invocations = invocation_parts;
         let mut by_lambda = IdIndex::with_capacity(invocations.len());
-        let mut merged = vec![false; 0];
+        let mut merged: Vec<bool> = Vec::new();
         let mut buf = [0u8; 36];
         for i in 0..invocations.len() {
             let found = {

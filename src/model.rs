@@ -356,27 +356,6 @@ impl<T> std::ops::IndexMut<usize> for Chunked<T> {
 }
 
 impl Invocation {
-    /// Estimated bytes the run keeps in memory for this invocation until its table is
-    /// written: the struct, its strings, and the join's per-invocation index entries.
-    pub fn approx_bytes(&self) -> usize {
-        let text = |s: &Option<String>| s.as_ref().map_or(0, |s| s.capacity() + 16);
-        // Shared strings (interned): only a reference count each, the text counted once
-        // elsewhere.
-        std::mem::size_of::<Self>()
-            + self.lambda_request_id.capacity()
-            + 16
-            + [
-                &self.method_arn,
-                &self.error_message,
-                &self.logged_request_id,
-            ]
-            .into_iter()
-            .map(text)
-            .sum::<usize>()
-            // The linker's id indexes and link slots.
-            + 64
-    }
-
     /// Fills every field `self` lacks from `other` (the same invocation seen in another line,
     /// file or export route). The smaller origin wins, so the result does not depend on order.
     pub fn merge(&mut self, other: Invocation) {

@@ -109,11 +109,16 @@ const ROW_MEM_PER_RECORD_MEM: f64 = 2.5;
 /// How the memory budget is shared: records held while parsing (40 %), two groups of
 /// units (20 % each), one being classified while the other is written, the row groups
 /// the Parquet writers fill (10 %), and the authorizer invocations' bodies (10 %; past
-/// that they are read back from the spill disk).
-fn budgets(limit: usize) -> (usize, usize, usize) {
+/// that they are written to the spill directory and read back by offset).
+fn budgets(limit: usize) -> (usize, usize, usize, usize) {
     let held = limit / 5 * 2;
     let group = ((limit as f64 * 0.2) / (1.0 + ROW_MEM_PER_RECORD_MEM)) as usize;
-    (held, group.max(1 << 20), (limit / 10).max(4 << 20))
+    (
+        held,
+        group.max(1 << 20),
+        (limit / 10).max(4 << 20),
+        limit / 10,
+    )
 }
 
 /// Expected bytes of text in a file: its size, or ten times that for gzip (the usual ratio
@@ -135,7 +140,7 @@ fn shard_count(files: &[InputFile], limit: usize) -> usize {
         // stdin: as many shards as the limit allows.
         .map(|f| text_bytes(f).map_or(f64::MAX / 4.0, |n| n as f64))
         .sum();
-    let (_, group, _) = budgets(limit);
+    let (_, group, _, _) = budgets(limit);
     let need = (bytes * RECORD_MEM_PER_INPUT_BYTE / group as f64).ceil() as usize;
     need.min(1 << 20).next_power_of_two().clamp(16, 1024)
 }
@@ -664,9 +669,9 @@ fn access_vars(known: crate::records::vars::VarSet) -> Arc<[String]> {
     })
 }
 
-/// Builds the output row of one joined, classified request (`source_files`: the display names of
-/// the run's inputs, by file index, shared by the rows; `api`: what `--api-config` said).
-/// The row of a joined request; `inv` is its linked invocation (`j.invocation`'s), read back.
+/// Builds the output row of one joined, classified request (`inv`: its linked invocation,
+/// `j.invocation`'s, read back from the store; `source_files`: the display names of the run's
+/// inputs, by file index, shared by the rows; `api`: what `--api-config` said).
 pub fn request_row(
     j: &join::Joined,
     inv: Option<(&Invocation, crate::model::MatchMethod)>,
@@ -865,14 +870,16 @@ pub fn analyze(
         })?
     };
     let shard_n = shard_count(&files, opts.memory_limit);
-    let (held_budget, group_budget, writer_budget) = budgets(opts.memory_limit);
+    let (held_budget, group_budget, writer_budget, bodies_budget) = budgets(opts.memory_limit);
     let spill_dir = opts
         .spill_dir
         .clone()
         .unwrap_or_else(|| writer.staging_dir().to_path_buf())
         .join(format!("spill-{}", opts.run_id));
+    // Beside the shards' directory: the bodies outlive it (the invocation table is written
+    // after the requests).
     let bodies = InvocationStore::new(
-        opts.memory_limit / 10,
+        bodies_budget,
         spill_dir.with_file_name(format!("invocations-{}.bin", opts.run_id)),
     );
     // Units of half a group: a group holds about two.
