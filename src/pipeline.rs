@@ -1203,33 +1203,37 @@ pub fn analyze(
     let t3 = Instant::now();
     let mut inv_tally = InvocationTally::default();
     for batch in order.chunks(INVOCATION_ROWS_AT_ONCE) {
-        let rows: Vec<InvocationRow> = batch
-            .iter()
-            .map(|&i| {
-                let i = i as usize;
-                let mut invocation = bodies.get(invocations[i].body)?;
-                invocation.error_message = invocation
-                    .error_message
-                    .map(|m| redact::scrub(&m).into_owned());
-                let source_file = source_files
-                    .get(invocation.origin.file as usize)
-                    .cloned()
-                    .unwrap_or_else(|| Arc::from(""));
-                let (request_id, match_method) = match links[i].take() {
-                    Some((id, m)) => (
-                        (m != crate::model::MatchMethod::Ambiguous).then(|| id.to_string()),
-                        Some(m),
-                    ),
-                    None => (None, None),
-                };
-                Ok(InvocationRow {
-                    invocation,
-                    request_id,
-                    match_method,
-                    source_file,
+        let batch_links: Vec<_> = batch.iter().map(|&i| links[i as usize].take()).collect();
+        // The bodies are read back and the rows made in parallel.
+        let rows: Vec<InvocationRow> = pool.install(|| {
+            batch
+                .par_iter()
+                .zip(batch_links)
+                .map(|(&i, link)| {
+                    let mut invocation = bodies.get(invocations[i as usize].body)?;
+                    invocation.error_message = invocation
+                        .error_message
+                        .map(|m| redact::scrub(&m).into_owned());
+                    let source_file = source_files
+                        .get(invocation.origin.file as usize)
+                        .cloned()
+                        .unwrap_or_else(|| Arc::from(""));
+                    let (request_id, match_method) = match link {
+                        Some((id, m)) => (
+                            (m != crate::model::MatchMethod::Ambiguous).then(|| id.to_string()),
+                            Some(m),
+                        ),
+                        None => (None, None),
+                    };
+                    Ok(InvocationRow {
+                        invocation,
+                        request_id,
+                        match_method,
+                        source_file,
+                    })
                 })
-            })
-            .collect::<Result<_, SpillError>>()?;
+                .collect::<Result<_, SpillError>>()
+        })?;
         rows.iter().for_each(|r| inv_tally.add(r));
         pool.install(|| writer.write_invocations(rows.iter()))?;
         pool.install(|| rows.into_par_iter().for_each(drop));
