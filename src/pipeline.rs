@@ -1238,6 +1238,7 @@ pub fn analyze(
         pool.install(|| writer.write_invocations(rows.iter()))?;
         pool.install(|| rows.into_par_iter().for_each(drop));
     }
+    let invocation_spilled_bytes = bodies.spilled_bytes();
     drop((invocations, links, dropped, bodies));
 
     let mut summary = Summary::default();
@@ -1308,6 +1309,7 @@ pub fn analyze(
             "shards": shard_n,
             "spilled_bytes": spilled_bytes,
             "invocation_bytes": invocation_bytes,
+            "invocation_spilled_bytes": invocation_spilled_bytes,
         },
     });
     // The last point where stopping leaves the previous dataset untouched.

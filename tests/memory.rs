@@ -86,7 +86,8 @@ fn a_500_mb_export_stays_within_the_memory_limit() {
 #[test]
 fn spilling_changes_no_answer() {
     let tmp = util::tmp();
-    let input = generated(tmp.path(), 8000, &[]);
+    // Enough authorizer invocations that their bodies pass a tenth of the 16M limit too.
+    let input = generated(tmp.path(), 30_000, &[]);
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     let ra = util::analyze(std::slice::from_ref(&input), &a, &["-q"]);
     let rb = util::analyze(
@@ -102,6 +103,12 @@ fn spilling_changes_no_answer() {
     );
     assert!(ra.status.success() && rb.status.success());
     assert!(String::from_utf8_lossy(&rb.stderr).contains("spilled"));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(b.join("_manifest.json")).unwrap()).unwrap();
+    let bodies = manifest["run"]["invocation_spilled_bytes"]
+        .as_u64()
+        .unwrap();
+    assert!(bodies > 0, "{manifest}");
     assert!(
         !tmp.path().join("spill").read_dir().unwrap().any(|_| true),
         "spill files removed"
@@ -121,7 +128,7 @@ fn spilling_changes_no_answer() {
     let mut rows_b: Vec<String> = util::rows(&b, "requests").iter().map(key).collect();
     rows_a.sort();
     rows_b.sort();
-    assert_eq!(rows_a.len(), 8000);
+    assert_eq!(rows_a.len(), 30_000);
     assert_eq!(rows_a, rows_b);
     let summary = |d: &std::path::Path| {
         let mut v: serde_json::Value =
