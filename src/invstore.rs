@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::intern::intern;
 use crate::model::Invocation;
-use crate::spill::{read_exact_at, SpillError};
+use crate::spill::{create_spill_file, read_exact_at, SpillError};
 
 /// Bodies are written to the file in blocks of at least this much, once it is in use.
 const WRITE_BLOCK: usize = 1 << 20;
@@ -308,14 +308,7 @@ impl InvocationStore {
                     source,
                 })?;
             }
-            let f = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&self.path)
-                .map_err(write_err)?;
-            inner.file = Some(f);
+            inner.file = Some(create_spill_file(&self.path)?);
         }
         let Inner { mem, file, on_disk } = inner;
         if let Some(f) = file {

@@ -271,6 +271,20 @@ impl Run {
     }
 }
 
+/// A new spill file, written and then read back by offset.
+pub(crate) fn create_spill_file(path: &Path) -> Result<File, SpillError> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|source| SpillError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
 #[cfg(unix)]
 pub(crate) fn read_exact_at(f: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
     std::os::unix::fs::FileExt::read_exact_at(f, buf, at)
@@ -412,13 +426,7 @@ impl ShardStore {
             source,
         };
         // Read back by offset once the parsing is done.
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .map_err(write_err)?;
+        let file = create_spill_file(&path)?;
         let mut w = BufWriter::with_capacity(1 << 20, file);
         let mut index: Vec<(u32, u64)> = Vec::new();
         let mut at = 0u64;

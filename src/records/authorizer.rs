@@ -108,6 +108,18 @@ fn stored(invs: &[Vec<Acc>]) -> usize {
         .map_or(0, |last| (invs.len() - 1) * CHUNK + last.len())
 }
 
+/// Adds `acc` after the invocations in `invs`, indexed in `by_id`; returns its index.
+fn store_acc(invs: &mut Vec<Vec<Acc>>, by_id: &mut IdIndex, acc: Acc) -> usize {
+    if invs.last().is_none_or(|c| c.len() == CHUNK) {
+        invs.push(Vec::with_capacity(CHUNK));
+    }
+    by_id.push(&acc.inv.lambda_request_id);
+    if let Some(chunk) = invs.last_mut() {
+        chunk.push(acc);
+    }
+    stored(invs) - 1
+}
+
 /// Per-invocation state while the log is read.
 #[derive(Debug)]
 struct Acc {
@@ -310,23 +322,10 @@ impl AuthorizerLog {
 
     /// All invocations seen, sorted by lambda_request_id. Merge duplicates with Invocation::merge.
     pub fn finish(self) -> Vec<Invocation> {
-        let mut out: Vec<Invocation> = self.finish_chunks().into_iter().flatten().collect();
+        let mut out = Vec::new();
+        self.finish_each(|v| out.push(v));
         out.sort_by(|a, b| a.lambda_request_id.cmp(&b.lambda_request_id));
         out
-    }
-
-    /// The invocations as [`AuthorizerLog::finish`] gives them, but in the order first seen
-    /// and in chunks, converted one chunk at a time (a large log's invocations are never held
-    /// twice).
-    pub fn finish_chunks(self) -> Vec<Vec<Invocation>> {
-        std::iter::once(self.done)
-            .chain(
-                self.invs
-                    .into_iter()
-                    .map(|chunk| chunk.into_iter().map(Acc::finish).collect()),
-            )
-            .filter(|c| !c.is_empty())
-            .collect()
     }
 
     /// Hands each invocation not yet taken with [`AuthorizerLog::take_done`] to `f`: those
@@ -363,14 +362,8 @@ impl AuthorizerLog {
                 if acc.done_by(now) {
                     self.done.push(acc.finish());
                     self.done_total += 1;
-                    continue;
-                }
-                if self.invs.last().is_none_or(|c| c.len() == CHUNK) {
-                    self.invs.push(Vec::with_capacity(CHUNK));
-                }
-                self.by_id.push(&acc.inv.lambda_request_id);
-                if let Some(chunk) = self.invs.last_mut() {
-                    chunk.push(acc);
+                } else {
+                    store_acc(&mut self.invs, &mut self.by_id, acc);
                 }
             }
         }
@@ -573,16 +566,7 @@ impl AuthorizerLog {
             .next();
         let i = match found {
             Some(i) => i,
-            None => {
-                if invs.last().is_none_or(|c| c.len() == CHUNK) {
-                    invs.push(Vec::with_capacity(CHUNK));
-                }
-                if let Some(chunk) = invs.last_mut() {
-                    chunk.push(Acc::new(id, ev.origin));
-                }
-                by_id.push(id);
-                stored(invs) - 1
-            }
+            None => store_acc(invs, by_id, Acc::new(id, ev.origin)),
         };
         let acc = &mut invs[i / CHUNK][i % CHUNK];
         acc.inv.origin = acc.inv.origin.min(ev.origin);
@@ -2594,7 +2578,7 @@ mod tests {
             e.log_time_ms = Some(*t);
             log.push(&e, Some(REQ_FN));
         }
-        let parts: Vec<Invocation> = log.finish_chunks().into_iter().flatten().collect();
+        let parts = log.finish();
         assert_eq!(parts.len(), n + 1);
         let first: Vec<&Invocation> = parts
             .iter()
