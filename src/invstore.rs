@@ -4,7 +4,7 @@
 //! (method ARN, error text, REPORT figures), is written once, postcard-encoded, to an
 //! [`InvocationStore`] and read back when a row is made. The store keeps bodies in memory up
 //! to its budget and appends the rest to a file in the spill directory, so memory grows by
-//! a head (about 200 bytes with the linker's slots) per invocation, not by the invocation.
+//! a head (about 170 bytes with the linker's slots) per invocation, not by the invocation.
 
 use std::cmp::Ordering;
 use std::fs::File;
@@ -129,29 +129,66 @@ pub struct BodyRef {
     len: u32,
 }
 
-/// What the linker reads of an invocation, kept in memory for the whole join.
+/// What the linker reads of an invocation, kept in memory for the whole join: about 100
+/// bytes, the names shared, the times in one word each.
 #[derive(Debug, Clone)]
 pub struct InvocationHead {
     /// [`Invocation::lambda_request_id`].
     pub lambda_request_id: IdKey,
     /// [`Invocation::logged_request_id`].
     pub logged_request_id: Option<IdKey>,
+    /// The logged API and stage, and the function.
+    pub names: Arc<HeadNames>,
+    /// [`Invocation::start_time_ms`], `i64::MIN` for none.
+    start_time_ms: i64,
+    /// The whole invocation.
+    pub body: BodyRef,
+    /// The input file of the invocation's first line.
+    pub file: u32,
+    /// [`Invocation::init_duration_ms`] rounded up, 0 for none (all the linker reads of it).
+    init_ceil_ms: i32,
+    /// The invocation logged the `methodArn` it was called with (read from the body).
+    pub has_method_arn: bool,
+}
+
+/// The names of an invocation the linker compares, one copy shared by every head with the
+/// same three (a run has a handful of functions, APIs and stages).
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct HeadNames {
     /// [`Invocation::logged_api_id`].
     pub logged_api_id: Option<Arc<str>>,
     /// [`Invocation::logged_stage`].
     pub logged_stage: Option<Arc<str>>,
     /// [`Invocation::function_name`].
     pub function_name: Option<Arc<str>>,
-    /// [`Invocation::start_time_ms`].
-    pub start_time_ms: Option<i64>,
-    /// [`Invocation::init_duration_ms`].
-    pub init_duration_ms: Option<f64>,
-    /// The invocation logged the `methodArn` it was called with (read from the body).
-    pub has_method_arn: bool,
-    /// The input file of the invocation's first line.
-    pub file: u32,
-    /// The whole invocation.
-    pub body: BodyRef,
+}
+
+impl HeadNames {
+    /// The shared copy of `v`'s names: the same allocation as the last time this thread saw
+    /// them (a bounded set, as [`intern`]'s).
+    fn of(v: &Invocation) -> Arc<HeadNames> {
+        thread_local! {
+            static SEEN: std::cell::RefCell<std::collections::HashSet<Arc<HeadNames>, foldhash::fast::FixedState>> =
+                std::cell::RefCell::new(Default::default());
+        }
+        let names = HeadNames {
+            logged_api_id: v.logged_api_id.as_deref().map(intern),
+            logged_stage: v.logged_stage.as_deref().map(intern),
+            function_name: v.function_name.as_deref().map(intern),
+        };
+        SEEN.with(|seen| {
+            let mut seen = seen.borrow_mut();
+            if let Some(a) = seen.get(&names) {
+                return a.clone();
+            }
+            if seen.len() >= 4096 {
+                seen.clear();
+            }
+            let a = Arc::new(names);
+            seen.insert(a.clone());
+            a
+        })
+    }
 }
 
 impl InvocationHead {
@@ -159,23 +196,32 @@ impl InvocationHead {
         InvocationHead {
             lambda_request_id: IdKey::new(&v.lambda_request_id),
             logged_request_id: v.logged_request_id.as_deref().map(IdKey::new),
-            logged_api_id: v.logged_api_id.as_deref().map(intern),
-            logged_stage: v.logged_stage.as_deref().map(intern),
-            function_name: v.function_name.as_deref().map(intern),
-            start_time_ms: v.start_time_ms,
-            init_duration_ms: v.init_duration_ms,
-            has_method_arn: v.method_arn.is_some(),
-            file: v.origin.file,
+            names: HeadNames::of(v),
+            start_time_ms: v.start_time_ms.unwrap_or(i64::MIN),
             body,
+            file: v.origin.file,
+            init_ceil_ms: v.init_duration_ms.map_or(0, |d| d.ceil() as i32),
+            has_method_arn: v.method_arn.is_some(),
         }
     }
 
-    /// Estimated bytes in memory: the head, its ids' text, the linker's indexes and slots.
+    /// [`Invocation::start_time_ms`].
+    pub fn start_time_ms(&self) -> Option<i64> {
+        (self.start_time_ms != i64::MIN).then_some(self.start_time_ms)
+    }
+
+    /// [`Invocation::init_duration_ms`] in whole milliseconds, rounded up; 0 without one.
+    pub fn init_ceil_ms(&self) -> i64 {
+        i64::from(self.init_ceil_ms)
+    }
+
+    /// Estimated bytes in memory: the head, its ids' text, the linker's indexes (about 20
+    /// bytes each) and slots (the link, 32 bytes, and a flag).
     pub fn approx_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.lambda_request_id.heap_bytes()
             + self.logged_request_id.as_ref().map_or(0, IdKey::heap_bytes)
-            + 64
+            + 72
     }
 }
 
@@ -194,8 +240,8 @@ pub struct InvocationRef {
 impl From<InvocationHead> for InvocationRef {
     fn from(h: InvocationHead) -> Self {
         InvocationRef {
+            start_time_ms: h.start_time_ms(),
             lambda_request_id: h.lambda_request_id,
-            start_time_ms: h.start_time_ms,
             body: h.body,
         }
     }
@@ -372,6 +418,32 @@ mod tests {
     use crate::model::{Decision, Origin};
 
     #[test]
+    fn a_head_is_small_and_shares_its_names() {
+        assert!(std::mem::size_of::<InvocationHead>() <= 96);
+        let v = |f: &str| Invocation {
+            lambda_request_id: "04ec2dfa-a7fe-4e93-a3db-cb3cebac38bc".into(),
+            function_name: Some(f.into()),
+            logged_api_id: Some("a1b2c3d4e5".into()),
+            start_time_ms: Some(1_762_128_000_123),
+            init_duration_ms: Some(245.01),
+            ..Invocation::default()
+        };
+        let (a, b, c) = (
+            InvocationHead::of(&v("auth"), BodyRef::default()),
+            InvocationHead::of(&v("auth"), BodyRef::default()),
+            InvocationHead::of(&v("other"), BodyRef::default()),
+        );
+        assert!(Arc::ptr_eq(&a.names, &b.names));
+        assert_eq!(c.names.function_name.as_deref(), Some("other"));
+        assert_eq!(c.names.logged_api_id.as_deref(), Some("a1b2c3d4e5"));
+        assert_eq!(c.names.logged_stage, None);
+        assert_eq!(a.start_time_ms(), Some(1_762_128_000_123));
+        assert_eq!(a.init_ceil_ms(), 246);
+        let none = InvocationHead::of(&Invocation::default(), BodyRef::default());
+        assert_eq!((none.start_time_ms(), none.init_ceil_ms()), (None, 0));
+    }
+
+    #[test]
     fn uuids_take_sixteen_bytes_and_come_back_as_written() {
         let id = "04ec2dfa-a7fe-4e93-a3db-cb3cebac38bc";
         let k = IdKey::new(id);
@@ -447,7 +519,7 @@ mod tests {
             let v = store.get(h.body).unwrap();
             assert_eq!(v, invocation(n));
             assert!(h.lambda_request_id.is(&v.lambda_request_id));
-            assert_eq!(h.start_time_ms, v.start_time_ms);
+            assert_eq!(h.start_time_ms(), v.start_time_ms);
             assert!(h.has_method_arn);
         }
         assert_eq!(store.get(merged.body).unwrap(), invocation(9_999));

@@ -298,7 +298,8 @@ pub struct Linker<'s> {
 }
 
 fn fn_key(v: &InvocationHead) -> String {
-    v.function_name
+    v.names
+        .function_name
         .as_deref()
         .map_or_else(|| format!("file#{}", v.file), str::to_string)
 }
@@ -482,8 +483,8 @@ impl<'s> Linker<'s> {
                 .filter(|&ii| self.taken[ii].is_none())
                 .filter(|&ii| {
                     let v = &self.invocations[ii];
-                    compatible(v.logged_api_id.as_deref(), rec.api_id())
-                        && compatible(v.logged_stage.as_deref(), rec.stage())
+                    compatible(v.names.logged_api_id.as_deref(), rec.api_id())
+                        && compatible(v.names.logged_stage.as_deref(), rec.stage())
                 })
                 .collect();
             // In invocation order, as they were indexed.
@@ -509,7 +510,7 @@ impl<'s> Linker<'s> {
             self.open_ready = true;
             let mut open = Vec::new();
             for (i, v) in self.invocations.iter().enumerate() {
-                let Some(start) = v.start_time_ms else {
+                let Some(start) = v.start_time_ms() else {
                     continue;
                 };
                 if self.taken[i].is_some() || !v.has_method_arn {
@@ -525,7 +526,7 @@ impl<'s> Linker<'s> {
             self.max_init_ms = self
                 .open
                 .iter()
-                .map(|(_, i, _)| self.invocations[*i].init_duration_ms.unwrap_or(0.0).ceil() as i64)
+                .map(|(_, i, _)| self.invocations[*i].init_ceil_ms())
                 .max()
                 .unwrap_or(0);
         }
@@ -577,7 +578,7 @@ impl<'s> Linker<'s> {
                 if *start > hi_bound {
                     break;
                 }
-                let init = self.invocations[*ii].init_duration_ms.unwrap_or(0.0).ceil() as i64;
+                let init = self.invocations[*ii].init_ceil_ms();
                 let in_time = *start <= t + slack + window + init;
                 let same_route = compatible(rec.api_id(), Some(api))
                     && compatible(rec.stage(), Some(stage))
@@ -640,7 +641,7 @@ impl<'s> Linker<'s> {
         }
         self.open = Vec::new();
         for (ii, v) in self.invocations.iter().enumerate() {
-            let Some(t) = v.start_time_ms else { continue };
+            let Some(t) = v.start_time_ms() else { continue };
             let e = self.span.entry(fn_key(v)).or_insert((t, t));
             e.0 = e.0.min(t);
             e.1 = e.1.max(t);
