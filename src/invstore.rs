@@ -321,6 +321,13 @@ impl InvocationStore {
         let base = {
             let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
             let base = inner.on_disk + inner.mem.len() as u64;
+            if inner.mem.capacity() == 0 && inner.file.is_none() {
+                // Reserved once, up to what stays in memory (at most 256 MiB, so that a huge
+                // limit never asks for more than the machine has): growing to it by doubling
+                // would copy the bodies and touch fresh pages each time (pages reserved but
+                // not written cost nothing).
+                inner.mem.reserve(self.budget.min(256 << 20) + WRITE_BLOCK);
+            }
             inner.mem.extend_from_slice(&batch.bytes);
             self.write_out(&mut inner)?;
             base

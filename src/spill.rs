@@ -399,7 +399,10 @@ impl ShardStore {
             h.mem += mem;
             (h.mem > self.budget).then(|| {
                 h.mem = 0;
-                std::mem::take(&mut h.entries)
+                // The next run is about as long: reserved at once, not grown by doubling
+                // (each doubling copies the entries and touches fresh pages).
+                let n = h.entries.len();
+                std::mem::replace(&mut h.entries, Vec::with_capacity(n))
             })
         };
         if let Some(entries) = full {
