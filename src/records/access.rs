@@ -136,7 +136,7 @@ mod span_bytes {
                 f.write_str("spans as bytes, 8 a span")
             }
             fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Self::Value, E> {
-                if v.len() % 8 != 0 {
+                if !v.len().is_multiple_of(8) {
                     return Err(E::invalid_length(v.len(), &self));
                 }
                 let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
