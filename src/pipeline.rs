@@ -95,6 +95,9 @@ const CHUNK_MIN_BYTES: u64 = 32 << 20;
 /// A worker hands its records to the shard store every this many estimated bytes.
 const BATCH_BYTES: usize = 1 << 20;
 
+/// Rows a summary tally counts before it is merged into the group's (in row order).
+const TALLY_ROWS: usize = 16_384;
+
 /// Invocation rows made and written at once.
 const INVOCATION_ROWS_AT_ONCE: usize = 1 << 16;
 
@@ -1126,20 +1129,25 @@ pub fn analyze(
                         ))
                     }))
                 })?;
-                // Counted in parallel: tallies of parts merge into the tally of the whole.
+                // Counted in parallel, in fixed runs of rows merged in row order: the tally
+                // of the whole, and the same whatever the threads (the `top_*` counts, once
+                // trimmed, depend on the order they were merged in).
                 let part = pool.install(|| {
                     rayon::join(
                         || requests.into_par_iter().for_each(drop),
                         || {
-                            rows.par_iter()
-                                .fold(RowTally::default, |mut t, r| {
-                                    t.add(r);
+                            let parts: Vec<RowTally> = rows
+                                .par_chunks(TALLY_ROWS)
+                                .map(|chunk| {
+                                    let mut t = RowTally::default();
+                                    chunk.iter().for_each(|r| t.add(r));
                                     t
                                 })
-                                .reduce(RowTally::default, |mut a, b| {
-                                    a.merge(b);
-                                    a
-                                })
+                                .collect();
+                            parts.into_iter().fold(RowTally::default(), |mut a, b| {
+                                a.merge(b);
+                                a
+                            })
                         },
                     )
                     .1

@@ -89,6 +89,10 @@ pub struct ClassCount {
     pub top_paths: Vec<TopValue>,
     /// Most frequent callers.
     pub top_callers: TopCallers,
+    /// Some `top_*` field had more than [`TOP_KEEP`] distinct values: its list holds the
+    /// most frequent ones with counts that may be low (see [`TOP_KEEP`]). Absent when exact.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tops_approximate: bool,
 }
 
 /// Input statistics, summed over files.
@@ -351,6 +355,9 @@ pub struct Summary {
     pub top_paths: Vec<TopValue>,
     /// Most frequent callers over all denied requests.
     pub top_callers: TopCallers,
+    /// As [`ClassCount::tops_approximate`], for the lists over all denied requests.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tops_approximate: bool,
     /// Denied requests over time, per class.
     pub time_series: TimeSeries,
     /// Time covered by each source, sorted by source then log.
@@ -437,7 +444,13 @@ impl Hasher for FxHasher {
     }
 }
 
-/// Value counts of the `top_*` fields.
+/// Distinct values a `top_*` count keeps: past this (a scan or a flood from many addresses,
+/// paths without a template) it keeps the most frequent, so that its memory is bounded.
+pub const TOP_KEEP: usize = 4096;
+
+/// Value counts of the `top_*` fields: exact while each has at most [`TOP_KEEP`] distinct
+/// values; past that a Misra–Gries summary (the frequent values' counts, each at most
+/// `denied / (TOP_KEEP + 1)` low), and `trimmed` says so.
 #[derive(Debug, Default)]
 struct Tops {
     paths: Map<String, u64>,
@@ -445,17 +458,43 @@ struct Tops {
     caller: Map<String, u64>,
     principal_id: Map<String, u64>,
     api_key_id: Map<String, u64>,
+    trimmed: bool,
 }
 
-fn bump(m: &mut Map<String, u64>, v: Option<&str>) {
+/// Counts `v` in `m`; `true` when `m` had to be trimmed.
+fn bump(m: &mut Map<String, u64>, v: Option<&str>) -> bool {
     if let Some(v) = v.filter(|v| !v.is_empty() && *v != "-") {
         match m.get_mut(v) {
             Some(n) => *n += 1,
             None => {
                 m.insert(v.to_string(), 1);
+                // Trimmed once it holds twice the kept values, so that trimming (a pass over
+                // the map) happens once every `TOP_KEEP` new values at most.
+                if m.len() > 2 * TOP_KEEP {
+                    return trim(m);
+                }
             }
         }
     }
+    false
+}
+
+/// Misra–Gries: when `m` holds more than [`TOP_KEEP`] values, every count goes down by the
+/// `TOP_KEEP + 1`-th largest and the values left at zero go. A value's count is then low by
+/// at most the number of counted rows over `TOP_KEEP + 1`, and a value carried by more rows
+/// than that is never dropped; merging two trimmed counts and trimming again keeps both
+/// bounds. `true` when anything was subtracted.
+fn trim(m: &mut Map<String, u64>) -> bool {
+    if m.len() <= TOP_KEEP {
+        return false;
+    }
+    let mut counts: Vec<u64> = m.values().copied().collect();
+    let (_, &mut cut, _) = counts.select_nth_unstable_by(TOP_KEEP, |a, b| b.cmp(a));
+    m.retain(|_, n| {
+        *n -= cut;
+        *n > 0
+    });
+    true
 }
 
 fn nonempty(v: &Option<String>) -> Option<&str> {
@@ -478,25 +517,47 @@ fn add_btree<K: Ord>(into: &mut BTreeMap<K, u64>, from: BTreeMap<K, u64>) {
 
 impl Tops {
     fn add(&mut self, r: &RequestRow) {
-        bump(
-            &mut self.paths,
-            nonempty(&r.resource_path).or(nonempty(&r.path)),
-        );
-        bump(&mut self.source_ip, r.source_ip.as_deref());
-        bump(
-            &mut self.caller,
-            nonempty(&r.identity_user_arn).or(nonempty(&r.identity_caller)),
-        );
-        bump(&mut self.principal_id, r.authorizer_principal_id.as_deref());
-        bump(&mut self.api_key_id, r.api_key_id.as_deref());
+        let trimmed = [
+            bump(
+                &mut self.paths,
+                nonempty(&r.resource_path).or(nonempty(&r.path)),
+            ),
+            bump(&mut self.source_ip, r.source_ip.as_deref()),
+            bump(
+                &mut self.caller,
+                nonempty(&r.identity_user_arn).or(nonempty(&r.identity_caller)),
+            ),
+            bump(&mut self.principal_id, r.authorizer_principal_id.as_deref()),
+            bump(&mut self.api_key_id, r.api_key_id.as_deref()),
+        ];
+        self.trimmed |= trimmed.contains(&true);
     }
 
     fn merge(&mut self, o: Tops) {
-        add_map(&mut self.paths, o.paths);
-        add_map(&mut self.source_ip, o.source_ip);
-        add_map(&mut self.caller, o.caller);
-        add_map(&mut self.principal_id, o.principal_id);
-        add_map(&mut self.api_key_id, o.api_key_id);
+        self.trimmed |= o.trimmed;
+        for (into, from) in [
+            (&mut self.paths, o.paths),
+            (&mut self.source_ip, o.source_ip),
+            (&mut self.caller, o.caller),
+            (&mut self.principal_id, o.principal_id),
+            (&mut self.api_key_id, o.api_key_id),
+        ] {
+            add_map(into, from);
+            self.trimmed |= trim(into);
+        }
+    }
+
+    /// Trims every count to [`TOP_KEEP`] values (the lists are read from these).
+    fn settle(&mut self) {
+        for m in [
+            &mut self.paths,
+            &mut self.source_ip,
+            &mut self.caller,
+            &mut self.principal_id,
+            &mut self.api_key_id,
+        ] {
+            self.trimmed |= trim(m);
+        }
     }
 
     fn paths(&self) -> Vec<TopValue> {
@@ -963,8 +1024,11 @@ impl RowTally {
                 };
                 c.first_seen = acc.span.first.map(rfc3339_ms);
                 c.last_seen = acc.span.last.map(rfc3339_ms);
-                c.top_paths = acc.tops.paths();
-                c.top_callers = acc.tops.callers();
+                let mut tops = acc.tops;
+                tops.settle();
+                c.top_paths = tops.paths();
+                c.top_callers = tops.callers();
+                c.tops_approximate = tops.trimmed;
                 c.examples = acc.examples.finish();
                 c
             })
@@ -976,8 +1040,11 @@ impl RowTally {
                 .then_with(|| a.class.cmp(&b.class))
         });
         s.by_class = v;
+        let mut all = all;
+        all.settle();
         s.top_paths = all.paths();
         s.top_callers = all.callers();
+        s.tops_approximate = all.trimmed;
         s.first_request = span.first.map(rfc3339_ms);
         s.last_request = span.last.map(rfc3339_ms);
         s.coverage.retain(|c| c.log != "access");
@@ -1436,6 +1503,56 @@ mod tests {
         let mut s2 = Summary::default();
         s2.count_rows(&rev);
         assert_eq!(s, s2);
+    }
+
+    #[test]
+    fn top_counts_stay_bounded_and_keep_the_frequent_values() {
+        // A flood from 30,000 addresses, two of them heavy (7,000 and 3,000 rows), over
+        // 40,000 denied rows, counted in runs of 4,000 rows merged in order as the run does.
+        let n = 40_000u64;
+        let rows: Vec<RequestRow> = (0..n)
+            .map(|i| {
+                let mut r = denied(&format!("r{i}"), Some(T0 + i as i64), Some("waf_block"));
+                r.source_ip = Some(match i % 4 {
+                    0 if i < 28_000 => "198.51.100.7".to_string(),
+                    1 if i < 12_000 => "198.51.100.9".to_string(),
+                    _ => format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255),
+                });
+                r.resource_path = Some("/payments".into());
+                r
+            })
+            .collect();
+        let tally = |rows: &[RequestRow]| {
+            let mut all = RowTally::default();
+            for chunk in rows.chunks(4_000) {
+                let mut t = RowTally::default();
+                chunk.iter().for_each(|r| t.add(r));
+                all.merge(t);
+            }
+            let mut s = Summary::default();
+            all.finish(&mut s);
+            s
+        };
+        let s = tally(&rows);
+        assert!(s.tops_approximate && s.by_class[0].tops_approximate);
+        let ips = &s.top_callers.source_ip;
+        assert_eq!(ips[0].value, "198.51.100.7");
+        assert_eq!(ips[1].value, "198.51.100.9");
+        // Low by at most n / (TOP_KEEP + 1), never high.
+        let slack = n / (TOP_KEEP as u64 + 1);
+        assert!((7_000 - slack..=7_000).contains(&ips[0].count), "{ips:?}");
+        assert!((3_000 - slack..=3_000).contains(&ips[1].count), "{ips:?}");
+        // A list with few values stays exact, and the same rows give the same summary.
+        assert_eq!(s.top_paths[0].count, n);
+        assert_eq!(s, tally(&rows));
+        // Under the bound nothing is approximate.
+        let few = tally(&rows[..TOP_KEEP]);
+        assert!(!few.tops_approximate);
+        let json = serde_json::to_string(&few).unwrap();
+        assert!(!json.contains("tops_approximate"), "absent when exact");
+        let note = crate::report::tops_note(&s).unwrap();
+        assert!(note.contains("4,096 distinct values"), "{note}");
+        assert!(crate::report::tops_note(&few).is_none());
     }
 
     #[test]

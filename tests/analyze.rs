@@ -292,3 +292,59 @@ fn access_format_per_stage_from_get_stage_json() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(crate::util::rows(&out2, "requests").len(), 2);
 }
+
+/// A 403 flood from 20,000 addresses, two of them heavy: the `top_*` counts stay bounded,
+/// keep the heavy addresses first, say they are approximate, and come out the same on one
+/// thread and on two.
+#[test]
+fn a_flood_from_many_addresses_keeps_the_top_lists_bounded_and_stable() {
+    let dir = tmp();
+    let template = std::fs::read_to_string(fixtures().join("access/enhanced.jsonl")).unwrap();
+    let blocked: serde_json::Map<String, serde_json::Value> = template
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .find(|v: &serde_json::Map<String, serde_json::Value>| v["waf-response"] == "WAF_BLOCK")
+        .expect("a WAF_BLOCK line in the sample");
+    let mut text = String::new();
+    for i in 0..20_000u32 {
+        let mut v = blocked.clone();
+        let ip = match i % 5 {
+            0 => "198.51.100.7".to_string(),
+            1 if i < 10_000 => "198.51.100.9".to_string(),
+            _ => format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255),
+        };
+        v.insert("ip".into(), ip.into());
+        v.insert("requestId".into(), format!("flood-{i:05}").into());
+        let t = 1_760_450_702_118u64 + u64::from(i) * 50;
+        v.insert("requestTimeEpoch".into(), t.to_string().into());
+        text.push_str(&serde_json::to_string(&v).unwrap());
+        text.push('\n');
+    }
+    let input = dir.path().join("flood.jsonl");
+    std::fs::write(&input, text).unwrap();
+    let mut summaries = Vec::new();
+    for t in ["1", "2"] {
+        let out = dir.path().join(format!("out{t}"));
+        let o = analyze(
+            std::slice::from_ref(&input),
+            &out,
+            &["--quiet", "--threads", t],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut s: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        s["run"] = serde_json::Value::Null;
+        let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+        assert!(md.contains("more than 4,096 distinct values"), "{md}");
+        summaries.push(s);
+    }
+    let s = &summaries[0];
+    assert_eq!(s["denied"], 20_000);
+    assert_eq!(s["tops_approximate"], true);
+    let ips = s["top_callers"]["source_ip"].as_array().unwrap();
+    assert_eq!(ips[0]["value"], "198.51.100.7");
+    assert_eq!(ips[1]["value"], "198.51.100.9");
+    let heavy = ips[0]["count"].as_u64().unwrap();
+    assert!((4_000 - 20_000 / 4_097..=4_000).contains(&heavy), "{heavy}");
+    assert_eq!(summaries[0], summaries[1], "--threads 1 and 2 differ");
+}

@@ -396,7 +396,11 @@ pub fn html(s: &Summary) -> String {
             s.denied,
         );
         top_table(&mut o, "API key ids", &t.api_key_id, s.denied);
-        o.push_str("</div></section>");
+        o.push_str("</div>");
+        if let Some(note) = super::tops_note(s) {
+            let _ = write!(o, r#"<p class="muted">{}</p>"#, esc(&note));
+        }
+        o.push_str("</section>");
     }
 
     // Authorizer.

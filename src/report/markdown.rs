@@ -310,6 +310,9 @@ pub fn markdown(s: &Summary) -> String {
             &[false; 6],
             &rows,
         );
+        if let Some(note) = super::tops_note(s) {
+            let _ = writeln!(o, "{note}\n");
+        }
     }
 
     // Authorizer.

@@ -253,6 +253,22 @@ pub(crate) fn class_name(c: Option<&str>) -> &str {
 }
 
 /// `1234567` → `1,234,567`.
+/// The note under the `top_*` lists when some list had more distinct values than it keeps;
+/// `None` when every count is exact.
+pub(crate) fn tops_note(s: &crate::summary::Summary) -> Option<String> {
+    let approximate = s.tops_approximate || s.by_class.iter().any(|c| c.tops_approximate);
+    approximate.then(|| {
+        let keep = crate::summary::TOP_KEEP as u64;
+        format!(
+            "Some of these lists had more than {} distinct values: they show the most \
+             frequent ones, and each count may be low by up to {} (denied requests / {}).",
+            group(keep),
+            group(s.denied / (keep + 1)),
+            group(keep + 1)
+        )
+    })
+}
+
 pub(crate) fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
