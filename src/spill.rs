@@ -472,7 +472,7 @@ impl ShardStore {
     /// deduplicated a window of as many as the pool has threads at a time.
     pub fn finish_visiting(
         mut self,
-        mut f: impl FnMut(u32, &[Request]),
+        mut f: impl FnMut(u32, &[Request]) + Send,
     ) -> Result<Shards, SpillError> {
         if let Some(e) = self.take_error() {
             return Err(e);
@@ -506,31 +506,43 @@ impl ShardStore {
         use rayon::prelude::*;
         let window = rayon::current_num_threads().max(1);
         let mut todo = units.iter().zip(parts).enumerate();
+        // The units deduplicated last round, handed to `f` (in unit order, on one thread)
+        // while the next round's are deduplicated on the others.
+        let mut pending: Vec<Result<Deduped, SpillError>> = Vec::new();
         let result = (|| -> Result<(), SpillError> {
             loop {
                 let chunk: Vec<_> = todo.by_ref().take(window).collect();
-                if chunk.is_empty() {
+                if chunk.is_empty() && pending.is_empty() {
                     return Ok(());
                 }
-                let done: Vec<Result<Deduped, SpillError>> = chunk
-                    .into_par_iter()
-                    .map(|(i, (unit, part))| {
-                        let records = gather(unit, part)?;
-                        let path = self.dir.join(format!("unit-{i:05}.bin"));
-                        dedupe_unit(records, unit, path, spilled)
-                    })
-                    .collect();
-                for r in done {
-                    let (data, dups, conflicts, spilled_requests) = r?;
-                    let s = out.shards.len() as u32;
-                    match &data.file {
-                        None => f(s, &data.held),
-                        Some(_) => f(s, &spilled_requests),
-                    }
-                    out.duplicate_records += dups;
-                    out.conflicting_duplicate_ids += conflicts;
-                    out.shards.push(data);
-                }
+                let (done, handed) = rayon::join(
+                    || {
+                        chunk
+                            .into_par_iter()
+                            .map(|(i, (unit, part))| {
+                                let records = gather(unit, part)?;
+                                let path = self.dir.join(format!("unit-{i:05}.bin"));
+                                dedupe_unit(records, unit, path, spilled)
+                            })
+                            .collect::<Vec<Result<Deduped, SpillError>>>()
+                    },
+                    || -> Result<(), SpillError> {
+                        for r in pending.drain(..) {
+                            let (data, dups, conflicts, spilled_requests) = r?;
+                            let s = out.shards.len() as u32;
+                            match &data.file {
+                                None => f(s, &data.held),
+                                Some(_) => f(s, &spilled_requests),
+                            }
+                            out.duplicate_records += dups;
+                            out.conflicting_duplicate_ids += conflicts;
+                            out.shards.push(data);
+                        }
+                        Ok(())
+                    },
+                );
+                handed?;
+                pending = done;
             }
         })();
         for run in runs {
@@ -759,25 +771,40 @@ impl Shards {
     pub fn visit(
         &self,
         window: usize,
-        mut f: impl FnMut(u32, &[Request]),
+        mut f: impl FnMut(u32, &[Request]) + Send,
     ) -> Result<(), SpillError> {
         use rayon::prelude::*;
         let window = window.max(1);
-        for (c, chunk) in self.shards.chunks(window).enumerate() {
-            let loaded: Vec<Result<Option<Vec<Request>>, SpillError>> = chunk
+        let load = |chunk: &[ShardData]| -> Vec<Result<Option<Vec<Request>>, SpillError>> {
+            chunk
                 .par_iter()
                 .map(|sh| match &sh.file {
                     None => Ok(None),
                     Some(p) => read_requests(p).map(Some),
                 })
-                .collect();
-            for (k, (sh, l)) in chunk.iter().zip(loaded).enumerate() {
-                let s = (c * window + k) as u32;
-                match l? {
-                    None => f(s, &sh.held),
-                    Some(v) => f(s, &v),
-                }
-            }
+                .collect()
+        };
+        // Each round's units are handed to `f` while the next round's are read.
+        let mut chunks = self.shards.chunks(window).enumerate().peekable();
+        let mut loaded = chunks.peek().map(|(_, c)| load(c)).unwrap_or_default();
+        while let Some((c, chunk)) = chunks.next() {
+            let next = chunks.peek().map(|(_, c)| *c);
+            let current = std::mem::take(&mut loaded);
+            let (read, handed) = rayon::join(
+                || next.map(load).unwrap_or_default(),
+                || -> Result<(), SpillError> {
+                    for (k, (sh, l)) in chunk.iter().zip(current).enumerate() {
+                        let s = (c * window + k) as u32;
+                        match l? {
+                            None => f(s, &sh.held),
+                            Some(v) => f(s, &v),
+                        }
+                    }
+                    Ok(())
+                },
+            );
+            handed?;
+            loaded = read;
         }
         Ok(())
     }
