@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 /// Distinct strings kept per thread; past this the set starts over (strings stay correct,
 /// only sharing is lost).
-const MAX_NAMES: usize = 4096;
+pub(crate) const MAX_NAMES: usize = 4096;
 
 /// `s` as a shared string, the same allocation as the last time this thread saw `s`.
 pub(crate) fn intern(s: &str) -> Arc<str> {

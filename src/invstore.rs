@@ -181,7 +181,7 @@ impl HeadNames {
             if let Some(a) = seen.get(&names) {
                 return a.clone();
             }
-            if seen.len() >= 4096 {
+            if seen.len() >= crate::intern::MAX_NAMES {
                 seen.clear();
             }
             let a = Arc::new(names);

@@ -1326,8 +1326,6 @@ pub fn analyze(
     })
 }
 
-/// Orders rows the way their `dt` partitions sort (UTC day, rows without a time last) without
-/// formatting a partition name for every comparison.
 /// The items of an indexed parallel iterator, each written straight into its place in the
 /// result; the error of the lowest index, if any. (Collecting into `Result<Vec<_>, _>`
 /// cannot presize: rayon gathers pieces in a list and moves every item once more, which for
@@ -1359,6 +1357,8 @@ where
     }
 }
 
+/// Orders rows the way their `dt` partitions sort (UTC day, rows without a time last) without
+/// formatting a partition name for every comparison.
 fn day_key(ms: Option<i64>) -> (bool, i64) {
     (ms.is_none(), ms.map_or(0, |t| t.div_euclid(86_400_000)))
 }

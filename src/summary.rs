@@ -533,31 +533,31 @@ impl Tops {
         self.trimmed |= trimmed.contains(&true);
     }
 
-    fn merge(&mut self, o: Tops) {
-        self.trimmed |= o.trimmed;
-        for (into, from) in [
-            (&mut self.paths, o.paths),
-            (&mut self.source_ip, o.source_ip),
-            (&mut self.caller, o.caller),
-            (&mut self.principal_id, o.principal_id),
-            (&mut self.api_key_id, o.api_key_id),
-        ] {
-            add_map(into, from);
-            self.trimmed |= trim(into);
-        }
-    }
-
-    /// Trims every count to [`TOP_KEEP`] values (the lists are read from these).
-    fn settle(&mut self) {
-        for m in [
+    /// The five counts, in a fixed order.
+    fn maps_mut(&mut self) -> [&mut Map<String, u64>; 5] {
+        [
             &mut self.paths,
             &mut self.source_ip,
             &mut self.caller,
             &mut self.principal_id,
             &mut self.api_key_id,
-        ] {
-            self.trimmed |= trim(m);
+        ]
+    }
+
+    fn merge(&mut self, o: Tops) {
+        self.trimmed |= o.trimmed;
+        let from = [o.paths, o.source_ip, o.caller, o.principal_id, o.api_key_id];
+        for (into, from) in self.maps_mut().into_iter().zip(from) {
+            add_map(into, from);
         }
+        self.settle();
+    }
+
+    /// Trims every count to [`TOP_KEEP`] values (the lists are read from these).
+    fn settle(&mut self) {
+        // Every map is trimmed (`|`, not `||`).
+        let trimmed = self.maps_mut().into_iter().fold(false, |t, m| trim(m) | t);
+        self.trimmed |= trimmed;
     }
 
     fn paths(&self) -> Vec<TopValue> {

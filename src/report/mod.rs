@@ -252,7 +252,6 @@ pub(crate) fn class_name(c: Option<&str>) -> &str {
     c.unwrap_or("(undecided)")
 }
 
-/// `1234567` → `1,234,567`.
 /// The note under the `top_*` lists when some list had more distinct values than it keeps;
 /// `None` when every count is exact.
 pub(crate) fn tops_note(s: &crate::summary::Summary) -> Option<String> {
@@ -269,6 +268,7 @@ pub(crate) fn tops_note(s: &crate::summary::Summary) -> Option<String> {
     })
 }
 
+/// `1234567` → `1,234,567`.
 pub(crate) fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
