@@ -10,6 +10,7 @@ use std::cmp::Ordering;
 use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, RwLock};
 
 use crate::intern::intern;
@@ -292,6 +293,8 @@ pub struct InvocationStore {
     inner: RwLock<Inner>,
     budget: usize,
     path: PathBuf,
+    /// [`InvocationHead::approx_bytes`] of every head handed out so far.
+    head_bytes: AtomicUsize,
 }
 
 impl InvocationStore {
@@ -306,7 +309,14 @@ impl InvocationStore {
             }),
             budget,
             path,
+            head_bytes: AtomicUsize::new(0),
         }
+    }
+
+    /// Estimated bytes of the heads [`InvocationStore::add`] has handed out so far
+    /// ([`InvocationHead::approx_bytes`]): what the caller holds beside the store.
+    pub fn head_bytes(&self) -> usize {
+        self.head_bytes.load(AtomicOrdering::Relaxed)
     }
 
     /// An in-memory store (tests, benchmarks, the in-memory [`crate::join::join`]).
@@ -336,6 +346,8 @@ impl InvocationStore {
         for h in &mut heads {
             h.body.offset += base;
         }
+        let bytes = heads.iter().map(InvocationHead::approx_bytes).sum();
+        self.head_bytes.fetch_add(bytes, AtomicOrdering::Relaxed);
         Ok(heads)
     }
 

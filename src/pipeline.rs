@@ -124,6 +124,44 @@ fn budgets(limit: usize) -> (usize, usize, usize, usize) {
     )
 }
 
+/// The invocations' heads stay in memory from parsing to the end of the join, beside the
+/// shares of [`budgets`]; up to a tenth of the limit they cost nothing. What they hold past
+/// that is taken from the records held while parsing ([`ShardStore::yield_to`]) and, after
+/// parsing, from the units and the two groups (these are not in memory at the same time as
+/// the held records), each share down to a quarter ([`crate::spill::shrunk`]): heads up to
+/// [`heads_absorbed`] keep the peak at the limit.
+fn heads_excess(head_bytes: usize, limit: usize) -> usize {
+    head_bytes.saturating_sub(limit / 10)
+}
+
+/// The most heads the shares can make room for: the tenth of the limit they start with, and
+/// three quarters of the held share, or of the two groups' (0.1 + 0.3 of the limit).
+fn heads_absorbed(limit: usize) -> usize {
+    limit / 10 * 4
+}
+
+/// What the run says when the heads hold more than the limit can make room for
+/// ([`heads_absorbed`]); `None` while they fit.
+fn heads_note(invocations: usize, head_bytes: usize, limit: usize) -> Option<String> {
+    let absorbed = heads_absorbed(limit);
+    (head_bytes > absorbed).then(|| {
+        format!(
+            "the heads of {invocations} authorizer invocations are kept in memory for the join (about {} MiB), more than --memory-limit {} MiB makes room for (about {} MiB): the peak may pass the limit by up to {} MiB; raise the limit, or run over fewer days of authorizer logs",
+            head_bytes >> 20,
+            limit >> 20,
+            absorbed >> 20,
+            (head_bytes - absorbed) >> 20,
+        )
+    })
+}
+
+/// A group's budget once the heads hold `excess` bytes past their tenth: the two groups
+/// (each the group's records and their rows) give up that much between them.
+fn group_budget_with_heads(group: usize, excess: usize) -> usize {
+    let per_group = (excess as f64 / (2.0 * (1.0 + ROW_MEM_PER_RECORD_MEM))) as usize;
+    crate::spill::shrunk(group, per_group)
+}
+
 /// Expected bytes of text in a file: its size, or ten times that for gzip (the usual ratio
 /// of text logs); `None` for stdin.
 fn text_bytes(f: &InputFile) -> Option<u64> {
@@ -330,6 +368,8 @@ struct FileWork<'a> {
     body_batch: BodyBatch,
     heads: Vec<Vec<InvocationHead>>,
     body_error: Option<SpillError>,
+    /// `--memory-limit`: the heads past a share of it take room from the store's.
+    memory_limit: usize,
     stats: InputStats,
     rejects: Vec<Reject>,
     rejects_per_reason: usize,
@@ -479,7 +519,11 @@ impl<'a> FileWork<'a> {
             return;
         }
         match self.bodies.add(&mut self.body_batch) {
-            Ok(heads) => self.heads.push(heads),
+            Ok(heads) => {
+                self.heads.push(heads);
+                let excess = heads_excess(self.bodies.head_bytes(), self.memory_limit);
+                self.store.yield_to(excess);
+            }
             Err(e) => self.body_error = Some(e),
         }
     }
@@ -587,6 +631,7 @@ fn process_file(
         body_batch: BodyBatch::default(),
         heads: Vec::new(),
         body_error: None,
+        memory_limit: opts.memory_limit,
         stats: InputStats {
             // A file read in chunks counts once.
             files: u64::from(chunk.is_none_or(|c| c.start == 0)),
@@ -873,7 +918,7 @@ pub fn analyze(
         })?
     };
     let shard_n = shard_count(&files, opts.memory_limit);
-    let (held_budget, group_budget, writer_budget, bodies_budget) = budgets(opts.memory_limit);
+    let (held_budget, mut group_budget, writer_budget, bodies_budget) = budgets(opts.memory_limit);
     let spill_dir = opts
         .spill_dir
         .clone()
@@ -886,7 +931,7 @@ pub fn analyze(
         spill_dir.with_file_name(format!("invocations-{}.bin", opts.run_id)),
     );
     // Units of half a group: a group holds about two.
-    let store = ShardStore::new(shard_n, held_budget, group_budget / 2, spill_dir);
+    let mut store = ShardStore::new(shard_n, held_budget, group_budget / 2, spill_dir);
     // `None` once an interrupt stopped the reading: the remaining files are not read.
     // Work units: whole files, and record-aligned chunks of large plain access logs, so
     // that one big file does not keep the other threads idle.
@@ -998,17 +1043,17 @@ pub fn analyze(
         .iter()
         .map(|f| Arc::from(f.display.as_str()))
         .collect();
-    // The invocations' heads are not sharded: they stay in memory, outside the limit, until
-    // their table is written. Said when they weigh more than a quarter of the limit.
+    // The invocations' heads are not sharded: they stay in memory until their table is
+    // written. Past their tenth of the limit they have taken room from the held records
+    // while parsing; now the units and groups make room for them. Said when even that is
+    // not enough.
     let parts = Chunked::from_chunks(parts);
     let invocation_bytes: usize = parts.iter().map(InvocationHead::approx_bytes).sum();
-    if invocation_bytes > opts.memory_limit / 4 {
-        eprintln!(
-            "gatelog: the heads of {} authorizer invocations are kept in memory for the join (about {} MiB, outside --memory-limit {} MiB): expect a peak of about the limit plus that; a run over fewer days of authorizer logs keeps fewer",
-            parts.len(),
-            invocation_bytes >> 20,
-            opts.memory_limit >> 20,
-        );
+    let excess = heads_excess(invocation_bytes, opts.memory_limit);
+    group_budget = group_budget_with_heads(group_budget, excess);
+    store.set_unit_mem(group_budget / 2);
+    if let Some(note) = heads_note(parts.len(), invocation_bytes, opts.memory_limit) {
+        eprintln!("gatelog: {note}");
     }
     // The grace hash join: every unit (a range of (day, shard) keys) deduplicated, then linked
     // to the invocations unit by unit; the linker's state grows with the invocations only.
@@ -1410,6 +1455,36 @@ mod filter_tests {
             });
             assert_eq!(err, Err(2_700));
         }
+    }
+
+    #[test]
+    fn heads_past_their_tenth_take_room_from_the_groups_down_to_a_quarter() {
+        let limit = 512 << 20;
+        let (held, group, _, _) = budgets(limit);
+        // Up to a tenth of the limit the heads cost nothing.
+        assert_eq!(heads_excess(limit / 10, limit), 0);
+        assert_eq!(group_budget_with_heads(group, 0), group);
+        // Past it, the two groups (records and rows) give up the excess between them.
+        let excess = heads_excess(limit / 5, limit);
+        assert_eq!(excess, limit / 5 - limit / 10);
+        let shrunk = group_budget_with_heads(group, excess);
+        let given = 2.0 * (1.0 + ROW_MEM_PER_RECORD_MEM) * (group - shrunk) as f64;
+        assert!((given - excess as f64).abs() < 16.0, "{given} vs {excess}");
+        // Never below a quarter; the held share likewise.
+        assert_eq!(group_budget_with_heads(group, usize::MAX), group / 4);
+        assert_eq!(crate::spill::shrunk(held, usize::MAX), held / 4);
+        // What the shares make room for: the heads' tenth plus three quarters of the held
+        // share (or of the groups', the same 0.3 of the limit); past it, the run says so.
+        let absorbed = heads_absorbed(limit);
+        assert!(heads_excess(absorbed, limit) <= held - held / 4 + 16);
+        assert_eq!(heads_note(1, absorbed, limit), None);
+        let note = heads_note(1_700_729, 272 << 20, limit).unwrap();
+        assert!(
+            note.starts_with(
+                "the heads of 1700729 authorizer invocations are kept in memory for the join (about 272 MiB), more than --memory-limit 512 MiB makes room for (about 204 MiB): the peak may pass the limit by up to 67 MiB"
+            ),
+            "{note}"
+        );
     }
 
     #[test]

@@ -87,6 +87,14 @@ impl Item {
     }
 }
 
+/// A share of the memory budget once `taken` bytes of it are held elsewhere: what is left,
+/// but never less than a quarter of the share (below that, spill runs and groups get so
+/// small that their count, not their size, costs; the peak then grows past the limit, which
+/// the run says).
+pub fn shrunk(share: usize, taken: usize) -> usize {
+    share.saturating_sub(taken).max(share / 4)
+}
+
 /// Estimated heap bytes of a record held in memory (its text, slots and bookkeeping).
 pub fn record_mem(r: &AccessRecord) -> usize {
     r.approx_heap_bytes() + std::mem::size_of::<AccessRecord>()
@@ -311,6 +319,8 @@ pub(crate) fn read_exact_at(f: &File, mut buf: &mut [u8], mut at: u64) -> std::i
 pub struct ShardStore {
     n: usize,
     budget: usize,
+    /// Bytes of the budget that memory held elsewhere has taken ([`ShardStore::yield_to`]).
+    taken: AtomicUsize,
     unit_mem: usize,
     held: Mutex<Held>,
     runs: Mutex<Vec<Run>>,
@@ -332,6 +342,7 @@ impl ShardStore {
         ShardStore {
             n: n.clamp(1, MAX_SHARDS),
             budget,
+            taken: AtomicUsize::new(0),
             unit_mem: unit_mem.max(1),
             held: Mutex::new(Held::default()),
             runs: Mutex::new(Vec::new()),
@@ -346,6 +357,21 @@ impl ShardStore {
 
     fn key(&self, t: Option<i64>, hash: u64) -> u32 {
         key_of(bucket_of(t), hash, self.n)
+    }
+
+    /// Gives up `bytes` of the budget to memory held elsewhere that grew past its own share
+    /// (the authorizer invocations' heads): what is held is spilled that much sooner, down
+    /// to a quarter of the budget ([`shrunk`]). Calls may come in any order; the largest
+    /// counts.
+    pub fn yield_to(&self, bytes: usize) {
+        self.taken.fetch_max(bytes, Ordering::Relaxed);
+    }
+
+    /// The units the keys are cut into after parsing hold about `unit_mem` estimated bytes
+    /// (set before [`ShardStore::finish_visiting`], once what the join holds besides them is
+    /// known).
+    pub fn set_unit_mem(&mut self, unit_mem: usize) {
+        self.unit_mem = unit_mem.max(1);
     }
 
     /// Whether anything went to disk.
@@ -397,7 +423,8 @@ impl ShardStore {
                 h.entries.push(e);
             }
             h.mem += mem;
-            (h.mem > self.budget).then(|| {
+            let budget = shrunk(self.budget, self.taken.load(Ordering::Relaxed));
+            (h.mem > budget).then(|| {
                 h.mem = 0;
                 // The next run is about as long: reserved at once, not grown by doubling
                 // (each doubling copies the entries and touches fresh pages).
@@ -940,6 +967,36 @@ mod tests {
         assert_eq!(disk.duplicate_records, 167);
         drop(disk);
         assert!(!tmp.path().join("b").exists(), "spill files removed");
+    }
+
+    #[test]
+    fn memory_held_elsewhere_makes_the_store_spill_sooner_down_to_a_quarter() {
+        assert_eq!(shrunk(1000, 0), 1000);
+        assert_eq!(shrunk(1000, 300), 700);
+        assert_eq!(shrunk(1000, 900), 250);
+        assert_eq!(shrunk(1000, usize::MAX), 250);
+        // 200 records of ~320 bytes each: under a 100 KB budget nothing spills; once 80 KB
+        // of it is taken elsewhere, the store holds at most a quarter (25 KB) and spills.
+        let fill = |taken: usize| {
+            let tmp = tempfile::tempdir().unwrap();
+            let store = ShardStore::new(8, 100_000, 1 << 20, tmp.path().join("s"));
+            store.yield_to(taken);
+            // A smaller report than the largest so far changes nothing.
+            store.yield_to(taken / 2);
+            let mut b = ShardBatch::default();
+            for i in 0..200u64 {
+                b.access(&store, rec(&format!("id-{i:04}"), i + 1));
+                store.add(&mut b);
+            }
+            let spilled = store.spilled();
+            let shards = store.finish().unwrap();
+            assert_eq!(ids(&shards).len(), 200);
+            spilled
+        };
+        let one = record_mem(&rec("id-0000", 1));
+        assert!((200..450).contains(&one), "{one} bytes a record");
+        assert!(!fill(0));
+        assert!(fill(80_000));
     }
 
     #[test]
