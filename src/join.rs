@@ -88,7 +88,7 @@ pub fn join(
     let mut linker = Linker::new(heads.into(), &store).unwrap_or_else(|e| panic!("{e}"));
     linker.link_exact(0, &d.requests);
     if linker.needs_inference().unwrap_or_else(|e| panic!("{e}")) {
-        linker.count_inferred(0, &d.requests);
+        linker.count_inferred(0, d.requests.iter().enumerate().map(|(i, r)| (i as u32, r)));
     }
     linker.settle();
     let requests = d
@@ -291,10 +291,39 @@ pub struct Linker<'s> {
     max_init_ms: i64,
     open_ready: bool,
     fits: HashMap<usize, (u32, Fit)>,
+    /// By shard: the indexes of the requests an inferred link could be for (no exact link,
+    /// the authorizer invoked, a time), noted by [`Linker::link_exact`] while the shard is
+    /// in memory, so that the inference pass decodes only those.
+    inference_rows: Vec<Vec<u32>>,
     span: HashMap<String, (i64, i64)>,
     unmatched_starts: HashMap<String, Vec<i64>>,
     dropped: Vec<bool>,
     duplicate_invocations: u64,
+}
+
+/// For a request known to have invoked the authorizer and with a time: the time an
+/// invocation for it would start after, the slack of that time, and the execution log's
+/// authorizer call time when there is one (then the time itself).
+fn inference_probe(r: &Request) -> Option<(i64, i64, Option<i64>)> {
+    use crate::records::execution::Fact;
+    let rec = &r.access;
+    let invoked = rec.get(Var::AuthorizerRequestId).is_some()
+        || rec.get(Var::AuthorizerIntegrationStatus).is_some()
+        || r.exec
+            .as_ref()
+            .is_some_and(|e| e.has(Fact::AuthorizerInvoked));
+    if !invoked {
+        return None;
+    }
+    // The execution log's authorizer call is the sharper time: the invocation starts a few
+    // milliseconds after it.
+    let call = r.exec.as_ref().and_then(|e| e.authorizer_call_ms);
+    let (t, slack) = match (call, rec.request_time()) {
+        (Some(c), _) => (c, 0),
+        (None, Some((t, precision))) => (t, if precision == "s" { 1_000 } else { 0 }),
+        (None, None) => return None,
+    };
+    Some((t, slack, call))
 }
 
 fn fn_key(v: &InvocationHead) -> String {
@@ -407,6 +436,7 @@ impl<'s> Linker<'s> {
             max_init_ms: 0,
             open_ready: false,
             fits: HashMap::default(),
+            inference_rows: Vec::new(),
             span: HashMap::default(),
             unmatched_starts: HashMap::default(),
             dropped: vec![false; n],
@@ -499,6 +529,23 @@ impl<'s> Linker<'s> {
                 }
             }
         }
+        let rows: Vec<u32> = (0..requests.len() as u32)
+            .filter(|&ri| {
+                !self.link_of.contains_key(&(shard, ri))
+                    && inference_probe(&requests[ri as usize]).is_some()
+            })
+            .collect();
+        let s = shard as usize;
+        if self.inference_rows.len() <= s {
+            self.inference_rows.resize_with(s + 1, Vec::new);
+        }
+        self.inference_rows[s] = rows;
+    }
+
+    /// By shard, the indexes of the requests [`Linker::count_inferred`] would consider (as
+    /// [`Linker::link_exact`] left them): the inference pass needs only those. Taken once.
+    pub fn take_inference_rows(&mut self) -> Vec<Vec<u32>> {
+        std::mem::take(&mut self.inference_rows)
     }
 
     /// Whether any invocation is left for an inferred link (call after every
@@ -533,38 +580,29 @@ impl<'s> Linker<'s> {
         Ok(!self.open.is_empty())
     }
 
-    /// Counts, for one shard, which open invocations each request without a link could be
-    /// (same route, starting just after the request): the inferred link for authorizers that
-    /// never see the request id (TOKEN).
-    pub fn count_inferred(&mut self, shard: u32, requests: &[Request]) {
-        use crate::records::execution::Fact;
+    /// Counts, for requests of one shard (with their indexes in it), which open invocations
+    /// each request without a link could be (same route, starting just after the request):
+    /// the inferred link for authorizers that never see the request id (TOKEN). Requests an
+    /// inferred link cannot be for are passed over, so any superset of the shard's
+    /// [`Linker::take_inference_rows`] gives the same counts.
+    pub fn count_inferred<'r>(
+        &mut self,
+        shard: u32,
+        requests: impl IntoIterator<Item = (u32, &'r Request)>,
+    ) {
         debug_assert!(self.open_ready, "needs_inference first");
         if self.open.is_empty() {
             return;
         }
-        for (ri, r) in requests.iter().enumerate() {
+        for (ri, r) in requests {
             let rec = &r.access;
-            let key = (shard, ri as u32);
+            let key = (shard, ri);
             if self.link_of.contains_key(&key) {
                 continue;
             }
-            // Only requests known to have invoked the authorizer.
-            let invoked = rec.get(Var::AuthorizerRequestId).is_some()
-                || rec.get(Var::AuthorizerIntegrationStatus).is_some()
-                || r.exec
-                    .as_ref()
-                    .is_some_and(|e| e.has(Fact::AuthorizerInvoked));
-            // The execution log's authorizer call is the sharper time: the invocation starts a
-            // few milliseconds after it.
-            let call = r.exec.as_ref().and_then(|e| e.authorizer_call_ms);
-            let (t, slack) = match (call, rec.request_time()) {
-                (Some(c), _) => (c, 0),
-                (None, Some((t, precision))) => (t, if precision == "s" { 1_000 } else { 0 }),
-                (None, None) => continue,
-            };
-            if !invoked {
+            let Some((t, slack, call)) = inference_probe(r) else {
                 continue;
-            }
+            };
             let method = rec.get(Var::HttpMethod);
             let lo = self.open.partition_point(|o| o.0 < t);
             let window = if call.is_some() {
@@ -851,6 +889,49 @@ mod tests {
             link("req-b"),
             Some(("lam-2".to_string(), MatchMethod::ExecutionIntegrationTag))
         );
+    }
+
+    #[test]
+    fn the_exact_pass_notes_just_the_requests_an_inferred_link_could_be_for() {
+        let t = crate::time::parse_iso("2025-10-14T14:11:52.100Z").unwrap();
+        // req-c shows no sign of invoking the authorizer: no inferred link can be for it.
+        let reqs = vec![access("req-a", 1), access("req-b", 2), access("req-c", 3)];
+        let invs = vec![invocation("lam-1", t + 6), invocation("lam-2", t + 356)];
+        let exec = vec![exec_call("req-a", t, 10), exec_call("req-b", t + 350, 20)];
+        let whole = join(reqs.clone(), invs.clone(), exec.clone());
+        let d = dedupe(reqs, exec);
+        let store = InvocationStore::in_memory();
+        let mut batch = crate::invstore::BodyBatch::default();
+        invs.iter().for_each(|v| batch.push(v));
+        let heads = store.add(&mut batch).unwrap();
+        let mut linker = Linker::new(heads.into(), &store).unwrap();
+        linker.link_exact(0, &d.requests);
+        let rows = linker.take_inference_rows();
+        let noted: Vec<&str> = rows[0]
+            .iter()
+            .map(|&i| d.requests[i as usize].access.request_id())
+            .collect();
+        assert_eq!(noted, ["req-a", "req-b"]);
+        // Counting only those links what counting every request links.
+        assert!(linker.needs_inference().unwrap());
+        linker.count_inferred(0, rows[0].iter().map(|&i| (i, &d.requests[i as usize])));
+        linker.settle();
+        let links: Vec<_> = d
+            .requests
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let j = linker.joined(0, i, r);
+                (j.access.request_id().to_string(), j.invocation)
+            })
+            .collect();
+        let expected: Vec<_> = whole
+            .requests
+            .iter()
+            .map(|j| (j.access.request_id().to_string(), j.invocation))
+            .collect();
+        assert_eq!(links, expected);
+        assert_eq!(links.iter().filter(|(_, l)| l.is_some()).count(), 2);
     }
 
     #[test]

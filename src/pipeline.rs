@@ -1063,9 +1063,16 @@ pub fn analyze(
         pool.install(|| store.finish_visiting(|s, reqs| linker.link_exact(s, reqs)))?;
     crate::interrupt::check()?;
     let window = pool.current_num_threads();
+    // Only the requests an inferred link could be for are read back (and decoded).
+    let rows = linker.take_inference_rows();
     if linker.needs_inference()? {
-        pool.install(|| shards.visit(window, |s, reqs| linker.count_inferred(s, reqs)))?;
+        pool.install(|| {
+            shards.visit(window, Some(&rows), |s, reqs| {
+                linker.count_inferred(s, reqs.iter().copied())
+            })
+        })?;
     }
+    drop(rows);
     linker.settle();
     crate::interrupt::check()?;
     timings.insert("join".to_string(), t1.elapsed().as_secs_f64());

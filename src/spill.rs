@@ -774,11 +774,40 @@ impl ShardData {
 }
 
 fn read_requests(path: &Path) -> Result<Vec<Request>, SpillError> {
-    let bytes = std::fs::read(path).map_err(|e| SpillError::Read {
+    let bytes = read_all(path)?;
+    frames::<Request>(&bytes, path).collect()
+}
+
+/// The requests of a unit's file with their indexes: all, or only those at the `wanted`
+/// indexes (ascending; the others are not decoded).
+fn read_requests_at(
+    path: &Path,
+    wanted: Option<&[u32]>,
+) -> Result<Vec<(u32, Request)>, SpillError> {
+    let bytes = read_all(path)?;
+    let mut want = wanted.map(|w| w.iter().copied().peekable());
+    let mut out = Vec::with_capacity(wanted.map_or(0, <[u32]>::len));
+    for (i, body) in raw_frames(&bytes, path).enumerate() {
+        let i = i as u32;
+        if let Some(w) = &mut want {
+            match w.peek() {
+                None => break,
+                Some(&next) if next != i => continue,
+                Some(_) => {
+                    w.next();
+                }
+            }
+        }
+        out.push((i, decode(body?, path)?));
+    }
+    Ok(out)
+}
+
+fn read_all(path: &Path) -> Result<Vec<u8>, SpillError> {
+    std::fs::read(path).map_err(|e| SpillError::Read {
         path: path.to_path_buf(),
         detail: e.to_string(),
-    })?;
-    frames::<Request>(&bytes, path).collect()
+    })
 }
 
 /// The deduplicated shards of a run.
@@ -793,39 +822,66 @@ pub struct Shards {
 }
 
 impl Shards {
-    /// Runs `f` over every shard's requests in shard order, reading spilled shards back
-    /// `window` at a time in parallel (on the current rayon pool).
+    /// Runs `f` over the requests of every unit in unit order, each with its index in the
+    /// unit: all of them, or (`rows`, by unit) only those at the listed indexes, ascending.
+    /// Then a spilled unit's other records are skipped without being decoded, and a unit
+    /// with none listed is not read at all. Spilled units are read back `window` at a time in
+    /// parallel (on the current rayon pool) while `f` runs over the previous round's.
     pub fn visit(
         &self,
         window: usize,
-        mut f: impl FnMut(u32, &[Request]) + Send,
+        rows: Option<&[Vec<u32>]>,
+        mut f: impl FnMut(u32, &[(u32, &Request)]) + Send,
     ) -> Result<(), SpillError> {
         use rayon::prelude::*;
         let window = window.max(1);
-        let load = |chunk: &[ShardData]| -> Vec<Result<Option<Vec<Request>>, SpillError>> {
+        let wanted = |u: usize| rows.map(|r| r.get(u).map_or(&[][..], Vec::as_slice));
+        type Loaded = Result<Option<Vec<(u32, Request)>>, SpillError>;
+        let load = |c: usize, chunk: &[ShardData]| -> Vec<Loaded> {
             chunk
                 .par_iter()
-                .map(|sh| match &sh.file {
-                    None => Ok(None),
-                    Some(p) => read_requests(p).map(Some),
+                .enumerate()
+                .map(|(k, sh)| match (&sh.file, wanted(c * window + k)) {
+                    (None, _) => Ok(None),
+                    (Some(_), Some([])) => Ok(Some(Vec::new())),
+                    (Some(p), w) => read_requests_at(p, w).map(Some),
                 })
                 .collect()
         };
         // Each round's units are handed to `f` while the next round's are read.
         let mut chunks = self.shards.chunks(window).enumerate().peekable();
-        let mut loaded = chunks.peek().map(|(_, c)| load(c)).unwrap_or_default();
+        let mut loaded = chunks
+            .peek()
+            .map(|&(c, ch)| load(c, ch))
+            .unwrap_or_default();
         while let Some((c, chunk)) = chunks.next() {
-            let next = chunks.peek().map(|(_, c)| *c);
+            let next = chunks.peek().copied();
             let current = std::mem::take(&mut loaded);
             let (read, handed) = rayon::join(
-                || next.map(load).unwrap_or_default(),
+                || next.map(|(c, ch)| load(c, ch)).unwrap_or_default(),
                 || -> Result<(), SpillError> {
                     for (k, (sh, l)) in chunk.iter().zip(current).enumerate() {
-                        let s = (c * window + k) as u32;
-                        match l? {
-                            None => f(s, &sh.held),
-                            Some(v) => f(s, &v),
-                        }
+                        let u = c * window + k;
+                        let items: Vec<(u32, &Request)> = match (&l?, wanted(u)) {
+                            (Some(v), _) => {
+                                f(
+                                    u as u32,
+                                    &v.iter().map(|(i, r)| (*i, r)).collect::<Vec<_>>(),
+                                );
+                                continue;
+                            }
+                            (None, None) => sh
+                                .held
+                                .iter()
+                                .enumerate()
+                                .map(|(i, r)| (i as u32, r))
+                                .collect(),
+                            (None, Some(w)) => w
+                                .iter()
+                                .filter_map(|&i| sh.held.get(i as usize).map(|r| (i, r)))
+                                .collect(),
+                        };
+                        f(u as u32, &items);
                     }
                     Ok(())
                 },
@@ -862,34 +918,44 @@ fn frames<'a, T: Deserialize<'a>>(
     bytes: &'a [u8],
     path: &'a Path,
 ) -> impl Iterator<Item = Result<T, SpillError>> + 'a {
+    raw_frames(bytes, path).map(move |body| decode(body?, path))
+}
+
+/// The bodies of the length-prefixed frames in `bytes`, undecoded; a cut-short frame is the
+/// last item, an error.
+fn raw_frames<'a>(
+    bytes: &'a [u8],
+    path: &'a Path,
+) -> impl Iterator<Item = Result<&'a [u8], SpillError>> + 'a {
     let mut at = 0usize;
     std::iter::from_fn(move || {
         if at >= bytes.len() {
             return None;
         }
-        let bad = |detail: String| {
+        let bad = |detail: &str| {
             Some(Err(SpillError::Read {
                 path: path.to_path_buf(),
-                detail,
+                detail: detail.to_string(),
             }))
         };
         let Some(head) = bytes.get(at..at + 4) else {
             at = bytes.len();
-            return bad("truncated frame header".into());
+            return bad("truncated frame header");
         };
         let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
         let Some(body) = bytes.get(at + 4..at + 4 + len) else {
             at = bytes.len();
-            return bad("truncated frame".into());
+            return bad("truncated frame");
         };
         at += 4 + len;
-        match postcard::from_bytes(body) {
-            Ok(v) => Some(Ok(v)),
-            Err(e) => {
-                at = bytes.len();
-                bad(e.to_string())
-            }
-        }
+        Some(Ok(body))
+    })
+}
+
+fn decode<'a, T: Deserialize<'a>>(body: &'a [u8], path: &Path) -> Result<T, SpillError> {
+    postcard::from_bytes(body).map_err(|e| SpillError::Read {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
     })
 }
 
@@ -927,8 +993,8 @@ mod tests {
     fn ids(shards: &Shards) -> Vec<String> {
         let mut v = Vec::new();
         shards
-            .visit(2, |_, reqs| {
-                v.extend(reqs.iter().map(|r| r.access.request_id().to_string()));
+            .visit(2, None, |_, reqs| {
+                v.extend(reqs.iter().map(|(_, r)| r.access.request_id().to_string()));
             })
             .unwrap();
         v.sort();
@@ -967,6 +1033,57 @@ mod tests {
         assert_eq!(disk.duplicate_records, 167);
         drop(disk);
         assert!(!tmp.path().join("b").exists(), "spill files removed");
+    }
+
+    #[test]
+    fn a_visit_of_listed_rows_gives_those_requests_and_reads_no_other_unit() {
+        for budget in [usize::MAX, 10_000] {
+            let tmp = tempfile::tempdir().unwrap();
+            let (shards, spilled) = run(budget, &tmp.path().join("s"));
+            assert_eq!(spilled, budget != usize::MAX);
+            let mut all: Vec<(u32, u32, String)> = Vec::new();
+            shards
+                .visit(2, None, |s, reqs| {
+                    for (i, r) in reqs {
+                        all.push((s, *i, r.access.request_id().to_string()));
+                    }
+                })
+                .unwrap();
+            assert_eq!(all.len(), 500);
+            // Every third request of every other unit; none of the others.
+            let rows: Vec<Vec<u32>> = shards
+                .shards
+                .iter()
+                .enumerate()
+                .map(|(u, sh)| {
+                    if u % 2 == 1 {
+                        return Vec::new();
+                    }
+                    (0..sh.len() as u32).filter(|i| i % 3 == 0).collect()
+                })
+                .collect();
+            let want: Vec<_> = all
+                .iter()
+                .filter(|(s, i, _)| rows[*s as usize].contains(i))
+                .cloned()
+                .collect();
+            assert!(!want.is_empty() && want.len() < all.len());
+            // A unit with nothing listed is not read: its file may even be gone.
+            if spilled {
+                for sh in shards.shards.iter().skip(1).step_by(2) {
+                    std::fs::remove_file(sh.file.as_ref().unwrap()).unwrap();
+                }
+            }
+            let mut got = Vec::new();
+            shards
+                .visit(3, Some(&rows), |s, reqs| {
+                    for (i, r) in reqs {
+                        got.push((s, *i, r.access.request_id().to_string()));
+                    }
+                })
+                .unwrap();
+            assert_eq!(got, want);
+        }
     }
 
     #[test]
@@ -1027,11 +1144,11 @@ mod tests {
                 .unwrap();
             let mut again: Vec<(u32, Vec<String>)> = Vec::new();
             shards
-                .visit(3, |s, reqs| {
+                .visit(3, None, |s, reqs| {
                     again.push((
                         s,
                         reqs.iter()
-                            .map(|r| r.access.request_id().to_string())
+                            .map(|(_, r)| r.access.request_id().to_string())
                             .collect(),
                     ))
                 })
@@ -1091,8 +1208,8 @@ mod tests {
             assert!(shards.shards.len() > 4, "{} units", shards.shards.len());
             let mut seen: Vec<(u32, String, i64, bool)> = Vec::new();
             shards
-                .visit(2, |s, reqs| {
-                    for r in reqs {
+                .visit(2, None, |s, reqs| {
+                    for (_, r) in reqs {
                         let id = r.access.request_id().to_string();
                         seen.push((s, id, day_of(r), r.exec.is_some()));
                     }
@@ -1144,9 +1261,9 @@ mod tests {
             let mut joined = 0;
             let mut all = 0;
             shards
-                .visit(2, |_, reqs| {
+                .visit(2, None, |_, reqs| {
                     all += reqs.len();
-                    joined += reqs.iter().filter(|r| r.exec.is_some()).count();
+                    joined += reqs.iter().filter(|(_, r)| r.exec.is_some()).count();
                 })
                 .unwrap();
             assert_eq!((all, joined), (300, 300));
