@@ -95,6 +95,14 @@ pub fn shrunk(share: usize, taken: usize) -> usize {
     share.saturating_sub(taken).max(share / 4)
 }
 
+/// Entries to reserve for a run expected to hold about `n`: a quarter more, for runs of
+/// smaller records, and at most 256 MiB of them (pages reserved but never written cost no
+/// memory; a huge `--memory-limit` must not ask for more address space than the machine has).
+fn run_capacity(n: usize) -> usize {
+    n.saturating_add(n / 4)
+        .min((256 << 20) / std::mem::size_of::<Entry>())
+}
+
 /// Estimated heap bytes of a record held in memory (its text, slots and bookkeeping).
 pub fn record_mem(r: &AccessRecord) -> usize {
     r.approx_heap_bytes() + std::mem::size_of::<AccessRecord>()
@@ -416,6 +424,13 @@ impl ShardStore {
         let full = {
             let mut h = self.held.lock().unwrap_or_else(|e| e.into_inner());
             let h = &mut *h;
+            let budget = shrunk(self.budget, self.taken.load(Ordering::Relaxed));
+            if h.entries.capacity() == 0 && !batch.entries.is_empty() {
+                // A run's entries, estimated from this batch's, reserved at once: growing to
+                // them by doubling copies them and touches fresh pages each time.
+                let per_entry = (mem / batch.entries.len()).max(1);
+                h.entries.reserve(run_capacity(budget / per_entry));
+            }
             h.entries.reserve(batch.entries.len());
             for e in batch.entries.drain(..) {
                 *h.sizes.entry(e.key).or_default() += e.mem;
@@ -423,13 +438,12 @@ impl ShardStore {
                 h.entries.push(e);
             }
             h.mem += mem;
-            let budget = shrunk(self.budget, self.taken.load(Ordering::Relaxed));
             (h.mem > budget).then(|| {
                 h.mem = 0;
-                // The next run is about as long: reserved at once, not grown by doubling
-                // (each doubling copies the entries and touches fresh pages).
+                // The next run is about as long: reserved at once (with room for a longer
+                // one), not grown by doubling.
                 let n = h.entries.len();
-                std::mem::replace(&mut h.entries, Vec::with_capacity(n))
+                std::mem::replace(&mut h.entries, Vec::with_capacity(run_capacity(n)))
             })
         };
         if let Some(entries) = full {
