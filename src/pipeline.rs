@@ -360,6 +360,9 @@ struct FileWork<'a> {
     access: Vec<Option<AccessParser>>,
     formats: &'a AccessFormats,
     authz: AuthorizerLog,
+    /// The invocations `authz` has handed over, on their way to the store (kept between
+    /// lines for its capacity).
+    done: Vec<Invocation>,
     exec: ExecutionLog,
     store: &'a ShardStore,
     batch: ShardBatch,
@@ -492,9 +495,12 @@ impl<'a> FileWork<'a> {
         let function = group.and_then(|g| g.strip_prefix("/aws/lambda/"));
         let line = self.authz.push(ev, function);
         // Invocations the log has moved past go to the store as they are done.
-        for v in self.authz.take_done() {
+        let mut done = std::mem::take(&mut self.done);
+        self.authz.take_done_into(&mut done);
+        for v in done.drain(..) {
             self.store_invocation(&v);
         }
+        self.done = done;
         match line {
             LambdaLine::Platform | LambdaLine::Application => {
                 self.stats.authorizer_lines += 1;
@@ -624,6 +630,7 @@ fn process_file(
         access: Vec::new(),
         formats: &opts.access_formats,
         authz: AuthorizerLog::new(),
+        done: Vec::new(),
         exec: ExecutionLog::new(),
         store,
         batch: ShardBatch::default(),

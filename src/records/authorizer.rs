@@ -337,10 +337,15 @@ impl AuthorizerLog {
             .for_each(|chunk| chunk.into_iter().map(Acc::finish).for_each(&mut f));
     }
 
-    /// The invocations handed over since the last call: whole, as far as a log in time order
-    /// goes (see [`HAND_OVER_AFTER_MS`]).
-    pub fn take_done(&mut self) -> Vec<Invocation> {
-        std::mem::take(&mut self.done)
+    /// Puts the invocations handed over since the last call (whole, as far as a log in time
+    /// order goes, see [`HAND_OVER_AFTER_MS`]) in `out`, which must be empty; `out`'s
+    /// capacity is kept for the next ones. Pass the same vector, drained, each time: the two
+    /// vectors take turns, and neither grows again once large enough (growing touches fresh
+    /// pages).
+    pub fn take_done_into(&mut self, out: &mut Vec<Invocation>) {
+        debug_assert!(out.is_empty());
+        out.clear();
+        std::mem::swap(&mut self.done, out);
     }
 
     /// Hands over the invocations done by `now` (a line's log time; without one, as in a
@@ -2533,12 +2538,14 @@ mod tests {
         let lines = long_log(n);
         let mut log = AuthorizerLog::new();
         let mut out = Vec::new();
+        let mut done = Vec::new();
         let mut most_held = 0;
         for (i, (msg, t)) in lines.iter().enumerate() {
             let mut e = ev(msg, i as u64 + 1);
             e.log_time_ms = with_log_time.then_some(*t);
             log.push(&e, Some(REQ_FN));
-            out.extend(log.take_done());
+            log.take_done_into(&mut done);
+            out.append(&mut done);
             most_held = most_held.max(stored(&log.invs));
         }
         assert!(out.len() > n / 2, "{} handed over while reading", out.len());
