@@ -584,7 +584,7 @@ impl<'s> Linker<'s> {
     /// each request without a link could be (same route, starting just after the request):
     /// the inferred link for authorizers that never see the request id (TOKEN). Requests an
     /// inferred link cannot be for are passed over, so any superset of the shard's
-    /// [`Linker::take_inference_rows`] gives the same counts.
+    /// [`Linker::take_inference_rows`], in index order, gives the same counts.
     pub fn count_inferred<'r>(
         &mut self,
         shard: u32,

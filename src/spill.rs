@@ -802,6 +802,8 @@ fn read_requests_at(
     let mut want = wanted.map(|w| w.iter().copied().peekable());
     let mut out = Vec::with_capacity(wanted.map_or(0, <[u32]>::len));
     for (i, body) in raw_frames(&bytes, path).enumerate() {
+        // A damaged frame is an error even where it would have been skipped.
+        let body = body?;
         let i = i as u32;
         if let Some(w) = &mut want {
             match w.peek() {
@@ -812,7 +814,7 @@ fn read_requests_at(
                 }
             }
         }
-        out.push((i, decode(body?, path)?));
+        out.push((i, decode(body, path)?));
     }
     Ok(out)
 }
@@ -876,14 +878,9 @@ impl Shards {
                 || -> Result<(), SpillError> {
                     for (k, (sh, l)) in chunk.iter().zip(current).enumerate() {
                         let u = c * window + k;
-                        let items: Vec<(u32, &Request)> = match (&l?, wanted(u)) {
-                            (Some(v), _) => {
-                                f(
-                                    u as u32,
-                                    &v.iter().map(|(i, r)| (*i, r)).collect::<Vec<_>>(),
-                                );
-                                continue;
-                            }
+                        let l = l?;
+                        let items: Vec<(u32, &Request)> = match (&l, wanted(u)) {
+                            (Some(v), _) => v.iter().map(|(i, r)| (*i, r)).collect(),
                             (None, None) => sh
                                 .held
                                 .iter()
@@ -1309,6 +1306,11 @@ mod tests {
         assert!(read_requests(&p).is_err());
         std::fs::write(&p, [2, 0, 0, 0, 0xff, 0xff]).unwrap();
         assert!(read_requests(&p).is_err());
+        // Cut short after the frames asked for, or among those passed over: still an error,
+        // never fewer requests than asked for.
+        std::fs::write(&p, [0, 0, 0, 0, 9, 0, 0, 0, 1]).unwrap();
+        assert!(read_requests_at(&p, Some(&[1])).is_err());
+        assert!(read_requests_at(&p, Some(&[5])).is_err());
     }
 
     #[test]
