@@ -92,6 +92,10 @@ pub struct AnalyzeOptions {
 /// Plain access logs larger than twice this are read in chunks of at least this size.
 const CHUNK_MIN_BYTES: u64 = 32 << 20;
 
+/// A gzip file at least this large on disk (some 40–100 MB of text) is read in blocks (in
+/// unit tests, the sample data's access logs are).
+const BLOCKS_MIN_BYTES: u64 = if cfg!(test) { 4 << 10 } else { 8 << 20 };
+
 /// A worker hands its records to the shard store every this many estimated bytes.
 const BATCH_BYTES: usize = 1 << 20;
 
@@ -613,91 +617,219 @@ impl<'a> FileWork<'a> {
     }
 }
 
-/// Reads one file, or one record-aligned chunk of a large one.
+/// How one unit of the reading is read.
+enum Piece {
+    /// The whole file, on one thread.
+    Whole,
+    /// A record-aligned byte range of a large plain file.
+    Chunk(input::Chunk),
+    /// A large gzip file of this container, decompressed on one thread and its records
+    /// handled a block at a time on any.
+    Blocks(input::ContainerKind),
+}
+
+impl<'a> FileWork<'a> {
+    /// The work of reading `file` (or a part of it: `first` is false for every part after the
+    /// first, which neither counts the file again nor warns about the file's first lines).
+    fn new(
+        file: &'a InputFile,
+        first: bool,
+        opts: &'a AnalyzeOptions,
+        store: &'a ShardStore,
+        bodies: &'a InvocationStore,
+    ) -> Self {
+        FileWork {
+            file,
+            path_group: input::log_group_from_path(&file.display).map(Arc::from),
+            forced: opts.kind,
+            sticky: None,
+            access: Vec::new(),
+            formats: &opts.access_formats,
+            authz: AuthorizerLog::new(),
+            done: Vec::new(),
+            exec: ExecutionLog::new(),
+            store,
+            batch: ShardBatch::default(),
+            bodies,
+            body_batch: BodyBatch::default(),
+            heads: Vec::new(),
+            body_error: None,
+            memory_limit: opts.memory_limit,
+            stats: InputStats {
+                files: u64::from(first),
+                ..Default::default()
+            },
+            rejects: Vec::new(),
+            rejects_per_reason: opts.rejects_per_reason,
+            mappings: BTreeMap::new(),
+            last_mapping: None,
+            lines_ok: 0,
+            warned: !first,
+        }
+    }
+
+    fn frame(&mut self, frame: Frame<'_>) {
+        match frame {
+            Frame::Event(ev) => self.event(&ev),
+            Frame::Reject(r) => {
+                eprintln!("gatelog: {}", r.detail);
+                self.reject(r)
+            }
+            Frame::Skip { reason, .. } => self.skip(reason),
+        }
+    }
+
+    /// Ends the work: what is still held goes to the stores.
+    fn finish(mut self) -> FileResult {
+        self.flush_mapping();
+        for (id, f) in std::mem::take(&mut self.exec).finish() {
+            self.batch.exec(self.store, id, f);
+        }
+        self.store.add(&mut self.batch);
+        let authz = std::mem::take(&mut self.authz);
+        authz.finish_each(|v| self.store_invocation(&v));
+        self.hand_over_bodies();
+        FileResult {
+            invocations: self.heads,
+            body_error: self.body_error,
+            stats: self.stats,
+            rejects: self.rejects,
+            mappings: self.mappings,
+        }
+    }
+}
+
+impl FileResult {
+    /// Adds the result of the next part of the same file (rejects kept up to `per_reason` of
+    /// each reason, the earliest first, as one reading of the whole file keeps them).
+    fn append(&mut self, next: FileResult, per_reason: usize) {
+        self.invocations.extend(next.invocations);
+        if self.body_error.is_none() {
+            self.body_error = next.body_error;
+        }
+        self.stats.add(&next.stats);
+        for r in next.rejects {
+            if self.rejects.iter().filter(|x| x.reason == r.reason).count() < per_reason {
+                self.rejects.push(r);
+            }
+        }
+        for (k, n) in next.mappings {
+            *self.mappings.entry(k).or_default() += n;
+        }
+    }
+
+    /// Counts what the reading itself reported: the bytes, the container's duplicates, or the
+    /// error that kept the file from being read.
+    fn read_result(&mut self, file: &InputFile, res: Result<input::FrameStats, input::InputError>) {
+        match res {
+            Ok(fs) => {
+                self.stats.bytes_in += fs.bytes_in;
+                self.stats.bytes_out += fs.bytes_out;
+                self.stats.container_duplicates += fs.duplicates;
+            }
+            Err(e) => {
+                eprintln!("gatelog: {e}");
+                let r = Reject {
+                    origin: Origin {
+                        file: file.id,
+                        line: 0,
+                        offset: 0,
+                    },
+                    reason: RejectReason::Unreadable,
+                    detail: e.to_string(),
+                    excerpt: String::new(),
+                };
+                *self
+                    .stats
+                    .rejected
+                    .entry(r.reason.as_str().to_string())
+                    .or_default() += 1;
+                self.rejects.push(r);
+            }
+        }
+    }
+}
+
+/// Reads one file, one record-aligned chunk of a large one, or a large gzip file in blocks.
 fn process_file(
     file: &InputFile,
-    chunk: Option<&input::Chunk>,
+    piece: &Piece,
     opts: &AnalyzeOptions,
     store: &ShardStore,
     bodies: &InvocationStore,
 ) -> FileResult {
-    let path_group = input::log_group_from_path(&file.display).map(Arc::from);
-    let mut w = FileWork {
+    let chunk = match piece {
+        Piece::Blocks(kind) => return process_blocks(file, *kind, opts, store, bodies),
+        Piece::Chunk(c) => Some(c),
+        Piece::Whole => None,
+    };
+    let mut w = FileWork::new(
         file,
-        path_group,
-        forced: opts.kind,
-        sticky: None,
-        access: Vec::new(),
-        formats: &opts.access_formats,
-        authz: AuthorizerLog::new(),
-        done: Vec::new(),
-        exec: ExecutionLog::new(),
+        chunk.is_none_or(|c| c.start == 0),
+        opts,
         store,
-        batch: ShardBatch::default(),
         bodies,
-        body_batch: BodyBatch::default(),
-        heads: Vec::new(),
-        body_error: None,
-        memory_limit: opts.memory_limit,
-        stats: InputStats {
-            // A file read in chunks counts once.
-            files: u64::from(chunk.is_none_or(|c| c.start == 0)),
-            ..Default::default()
-        },
-        rejects: Vec::new(),
-        rejects_per_reason: opts.rejects_per_reason,
-        mappings: BTreeMap::new(),
-        last_mapping: None,
-        lines_ok: 0,
-        warned: false,
-    };
-    let mut on_frame = |frame: Frame<'_>| match frame {
-        Frame::Event(ev) => w.event(&ev),
-        Frame::Reject(r) => {
-            eprintln!("gatelog: {}", r.detail);
-            w.reject(r)
-        }
-        Frame::Skip { reason, .. } => w.skip(reason),
-    };
+    );
     let res = match chunk {
-        Some(c) => input::read_chunk(file, c, &mut on_frame),
-        None => input::read_file(file, opts.container, &mut on_frame),
+        Some(c) => input::read_chunk(file, c, &mut |f| w.frame(f)),
+        None => input::read_file(file, opts.container, &mut |f| w.frame(f)),
     };
-    match res {
-        Ok(fs) => {
-            w.stats.bytes_in += fs.bytes_in;
-            w.stats.bytes_out += fs.bytes_out;
-            w.stats.container_duplicates += fs.duplicates;
-        }
-        Err(e) => {
-            eprintln!("gatelog: {e}");
-            w.reject(Reject {
-                origin: Origin {
-                    file: file.id,
-                    line: 0,
-                    offset: 0,
-                },
-                reason: RejectReason::Unreadable,
-                detail: e.to_string(),
-                excerpt: String::new(),
-            });
-        }
+    let mut r = w.finish();
+    r.read_result(file, res);
+    r
+}
+
+/// Reads a large gzip file whose records need nothing from the lines before them (see
+/// [`input::plan_blocks`]): this thread decompresses and frames it, and each block of frames
+/// is handled on another thread of the pool when one is free, else on this one (so no more
+/// than a block per thread waits in memory). The blocks' results are put together in block
+/// order: the same whatever the threads.
+fn process_blocks(
+    file: &InputFile,
+    kind: input::ContainerKind,
+    opts: &AnalyzeOptions,
+    store: &ShardStore,
+    bodies: &InvocationStore,
+) -> FileResult {
+    let results: Mutex<Vec<(usize, FileResult)>> = Mutex::new(Vec::new());
+    let queued = AtomicUsize::new(0);
+    let max_queued = rayon::current_num_threads();
+    let handle = |k: usize, block: input::FrameBlock| {
+        let mut w = FileWork::new(file, k == 0, opts, store, bodies);
+        block.replay(&mut |f| w.frame(f));
+        let r = w.finish();
+        results
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((k, r));
+    };
+    let res = rayon::scope(|scope| {
+        let mut k = 0;
+        input::read_file_in_blocks(file, Some(kind), input::BLOCK_BYTES, &mut |block| {
+            if queued.load(Ordering::Acquire) < max_queued {
+                queued.fetch_add(1, Ordering::AcqRel);
+                let (handle, queued) = (&handle, &queued);
+                scope.spawn(move |_| {
+                    handle(k, block);
+                    queued.fetch_sub(1, Ordering::AcqRel);
+                });
+            } else {
+                handle(k, block);
+            }
+            k += 1;
+        })
+    });
+    let mut parts = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    parts.sort_unstable_by_key(|p| p.0);
+    let mut parts = parts.into_iter().map(|p| p.1);
+    let mut r = parts
+        .next()
+        .unwrap_or_else(|| FileWork::new(file, true, opts, store, bodies).finish());
+    for p in parts {
+        r.append(p, opts.rejects_per_reason);
     }
-    w.flush_mapping();
-    for (id, f) in std::mem::take(&mut w.exec).finish() {
-        w.batch.exec(store, id, f);
-    }
-    store.add(&mut w.batch);
-    let authz = std::mem::take(&mut w.authz);
-    authz.finish_each(|v| w.store_invocation(&v));
-    w.hand_over_bodies();
-    FileResult {
-        invocations: w.heads,
-        body_error: w.body_error,
-        stats: w.stats,
-        rejects: w.rejects,
-        mappings: w.mappings,
-    }
+    r.read_result(file, res);
+    r
 }
 
 fn opt_i32(r: &AccessRecord, v: Var) -> Option<i32> {
@@ -940,25 +1072,28 @@ pub fn analyze(
     // Units of half a group: a group holds about two.
     let mut store = ShardStore::new(shard_n, held_budget, group_budget / 2, spill_dir);
     // `None` once an interrupt stopped the reading: the remaining files are not read.
-    // Work units: whole files, and record-aligned chunks of large plain access logs, so
-    // that one big file does not keep the other threads idle.
+    // Work units: whole files, record-aligned chunks of large plain access logs, and large
+    // gzip access logs read in blocks, so that one big file does not keep the other threads
+    // idle.
     let threads = pool.current_num_threads();
     let chunkable = threads > 1 && opts.kind.is_none_or(|k| k == LogKind::Access);
-    let units: Vec<(usize, Option<input::Chunk>)> = pool
+    let units: Vec<(usize, Piece)> = pool
         .install(|| {
             files
                 .par_iter()
                 .enumerate()
                 .map(|(i, f)| {
-                    let chunks = if chunkable {
-                        input::plan_chunks(f, opts.container, threads * 2, CHUNK_MIN_BYTES)
-                    } else {
-                        Vec::new()
-                    };
-                    if chunks.is_empty() {
-                        vec![(i, None)]
-                    } else {
-                        chunks.into_iter().map(|c| (i, Some(c))).collect()
+                    if !chunkable {
+                        return vec![(i, Piece::Whole)];
+                    }
+                    let chunks =
+                        input::plan_chunks(f, opts.container, threads * 2, CHUNK_MIN_BYTES);
+                    if !chunks.is_empty() {
+                        return chunks.into_iter().map(|c| (i, Piece::Chunk(c))).collect();
+                    }
+                    match input::plan_blocks(f, opts.container, BLOCKS_MIN_BYTES) {
+                        Some(kind) => vec![(i, Piece::Blocks(kind))],
+                        None => vec![(i, Piece::Whole)],
                     }
                 })
                 .collect::<Vec<_>>()
@@ -971,10 +1106,11 @@ pub fn analyze(
     // have nothing left (results keep unit order).
     let mut order: Vec<usize> = (0..units.len()).collect();
     order.sort_by_key(|&k| {
-        let (i, chunk) = &units[k];
-        let bytes = chunk
-            .as_ref()
-            .map_or(text_bytes(&files[*i]).unwrap_or(0), |c| c.end - c.start);
+        let (i, piece) = &units[k];
+        let bytes = match piece {
+            Piece::Chunk(c) => c.end - c.start,
+            _ => text_bytes(&files[*i]).unwrap_or(0),
+        };
         (std::cmp::Reverse(bytes), k)
     });
     let next = AtomicUsize::new(0);
@@ -988,7 +1124,7 @@ pub fn analyze(
                     break;
                 }
                 let (i, chunk) = &units[u];
-                let r = process_file(&files[*i], chunk.as_ref(), opts, &store, &bodies);
+                let r = process_file(&files[*i], chunk, opts, &store, &bodies);
                 progress(Progress::Read {
                     bytes: r.stats.bytes_in,
                 });
@@ -1516,6 +1652,97 @@ mod filter_tests {
 #[cfg(test)]
 mod progress_tests {
     use super::*;
+
+    fn sample_run(name: &str, threads: usize) -> (PathBuf, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join(name);
+        let opts = AnalyzeOptions {
+            inputs: vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample-data")],
+            out: out.clone(),
+            access_formats: AccessFormats::default(),
+            container: None,
+            kind: None,
+            threads: Some(threads),
+            overwrite: false,
+            rejects_per_reason: 10,
+            compression: Compression::default(),
+            max_rows_per_file: 5_000_000,
+            run_id: "blocks-test".into(),
+            filter: Filter::default(),
+            athena: None,
+            reports: Reports::default(),
+            memory_limit: 512 << 20,
+            spill_dir: None,
+            api_config: Arc::default(),
+        };
+        analyze(&opts, &|_| {}).unwrap();
+        (out, dir)
+    }
+
+    /// Every Parquet file of a run's output with its bytes, and the summary without timings.
+    fn run_output(out: &std::path::Path) -> (Vec<(PathBuf, Vec<u8>)>, serde_json::Value) {
+        fn walk(dir: &std::path::Path, v: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, v);
+                } else if p.extension().is_some_and(|x| x == "parquet") {
+                    v.push(p);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(out, &mut files);
+        files.sort();
+        let parquet = files
+            .into_iter()
+            .map(|p| {
+                (
+                    p.strip_prefix(out).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        let mut summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        summary["run"] = serde_json::Value::Null;
+        (parquet, summary)
+    }
+
+    #[test]
+    fn gzip_access_logs_read_in_blocks_give_what_one_thread_gives() {
+        // The sample data's stage access logs are gzip S3-export objects: with the unit
+        // tests' thresholds they are read in blocks of 16 KiB on 2 and 3 threads, and whole
+        // on 1.
+        let files =
+            input::discover(&[PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample-data")])
+                .unwrap();
+        let in_blocks = files
+            .iter()
+            .filter(|f| input::plan_blocks(f, None, BLOCKS_MIN_BYTES).is_some())
+            .count();
+        assert!(in_blocks >= 2, "{in_blocks} files read in blocks");
+        let (one, _d1) = sample_run("t1", 1);
+        let want = run_output(&one);
+        assert!(want.0.len() >= 2);
+        assert!(
+            want.1["requests"].as_u64().unwrap() > 1000,
+            "{}",
+            want.1["requests"]
+        );
+        for t in [2, 3] {
+            let (out, _d) = sample_run(&format!("t{t}"), t);
+            let got = run_output(&out);
+            assert_eq!(got.1, want.1, "summary with {t} threads");
+            assert_eq!(
+                got.0.iter().map(|x| &x.0).collect::<Vec<_>>(),
+                want.0.iter().map(|x| &x.0).collect::<Vec<_>>()
+            );
+            for ((p, x), (_, y)) in got.0.iter().zip(&want.0) {
+                assert!(x == y, "{} differs with {t} threads", p.display());
+            }
+        }
+    }
 
     #[test]
     fn progress_counts_every_input_byte_then_names_the_phases_in_order() {

@@ -89,6 +89,43 @@ fn count_lines(path: &std::path::Path, start: u64, end: u64) -> io::Result<u64> 
     }
 }
 
+/// The container of `file`, when its records can be read in independent pieces: from its
+/// first decompressed bytes `head`, a `lines` or `s3-export` file (detected or `forced`)
+/// that is not a Lambda or execution log (by path or by its first line), not binary and
+/// without a BOM. Such a file's pieces each start on a record and need nothing read before
+/// them (Lambda and execution logs keep state from line to line).
+pub(crate) fn cuttable(
+    file: &InputFile,
+    head: &[u8],
+    forced: Option<ContainerKind>,
+) -> Option<ContainerKind> {
+    let group = log_group_from_path(&file.display);
+    if group.as_deref().is_some_and(|g| {
+        g.starts_with("/aws/lambda/") || g.starts_with("API-Gateway-Execution-Logs_")
+    }) {
+        return None;
+    }
+    if head.is_empty() || memchr::memchr(0, head).is_some() || head.starts_with(b"\xEF\xBB\xBF") {
+        return None;
+    }
+    let kind = forced.unwrap_or_else(|| detect(head));
+    if !matches!(kind, ContainerKind::Lines | ContainerKind::S3Export) {
+        return None;
+    }
+    let first = &head[..memchr::memchr(b'\n', head).unwrap_or(head.len())];
+    let first = std::str::from_utf8(first).unwrap_or("");
+    let msg = match kind {
+        ContainerKind::S3Export => first.split_once(' ').map_or(first, |(_, m)| m),
+        _ => first,
+    };
+    if crate::records::authorizer::looks_like_lambda(msg)
+        || crate::records::execution::split_line(msg).is_some()
+    {
+        return None;
+    }
+    Some(kind)
+}
+
 /// Plans the ranges of `file` for `parts` threads, each at least `min_bytes`; an empty plan
 /// when the file is not worth cutting or cannot be cut safely (compressed, JSON containers,
 /// Lambda or execution logs, too small, unreadable — reading it whole then reports why).
@@ -114,38 +151,16 @@ fn plan(
     if parts < 2 {
         return Ok(Vec::new());
     }
-    let group = log_group_from_path(&file.display);
-    if group.as_deref().is_some_and(|g| {
-        g.starts_with("/aws/lambda/") || g.starts_with("API-Gateway-Execution-Logs_")
-    }) {
-        return Ok(Vec::new());
-    }
     let mut f = File::open(path)?;
     let mut head = vec![0u8; SNIFF_BYTES];
     let n = f.read(&mut head)?;
-    let head = &head[..n];
-    // Gzip (or any binary), a BOM, or a first line that is a Lambda or execution-log line.
-    if head.starts_with(&[0x1f, 0x8b])
-        || memchr::memchr(0, head).is_some()
-        || head.starts_with(b"\xEF\xBB\xBF")
-    {
+    // Gzip is not cut here (it is read in blocks, see `blocks`).
+    if head[..n].starts_with(&[0x1f, 0x8b]) {
         return Ok(Vec::new());
     }
-    let kind = forced.unwrap_or_else(|| detect(head));
-    if !matches!(kind, ContainerKind::Lines | ContainerKind::S3Export) {
+    let Some(kind) = cuttable(file, &head[..n], forced) else {
         return Ok(Vec::new());
-    }
-    let first = &head[..memchr::memchr(b'\n', head).unwrap_or(head.len())];
-    let first = std::str::from_utf8(first).unwrap_or("");
-    let msg = match kind {
-        ContainerKind::S3Export => first.split_once(' ').map_or(first, |(_, m)| m),
-        _ => first,
     };
-    if crate::records::authorizer::looks_like_lambda(msg)
-        || crate::records::execution::split_line(msg).is_some()
-    {
-        return Ok(Vec::new());
-    }
     let mut bounds = vec![0u64];
     for k in 1..parts {
         let target = size * k as u64 / parts as u64;

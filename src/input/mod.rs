@@ -14,6 +14,7 @@
 //! `firehose` (subscription filter → Firehose → S3, and API Gateway's direct Firehose
 //! records), `tail` (`aws logs tail`), `insights` (Logs Insights CSV and JSON exports).
 
+mod blocks;
 mod chunks;
 mod cli_json;
 mod decompress;
@@ -39,6 +40,7 @@ use std::path::PathBuf;
 
 use crate::model::{Event, Origin, Reject, RejectReason};
 
+pub use blocks::{plan_blocks, read_file_in_blocks, FrameBlock, BLOCK_BYTES};
 pub use chunks::{plan_chunks, read_chunk, Chunk};
 pub use detect::detect;
 pub use discover::{discover, log_group_from_path, s3_export_stream_from_path};

@@ -25,3 +25,19 @@ pub(crate) fn sample(rel: &str) -> std::path::PathBuf {
     ))
     .join(rel)
 }
+
+/// A frame as one comparable line: every field of an event, a reject's reason, origin and
+/// detail, a skip's reason and origin.
+pub(crate) fn describe(f: &super::Frame<'_>) -> String {
+    match f {
+        super::Frame::Event(ev) => format!("{ev:?}"),
+        super::Frame::Reject(r) => format!(
+            "reject {} {:?} {} {}",
+            r.reason.as_str(),
+            r.origin,
+            r.detail,
+            r.excerpt
+        ),
+        super::Frame::Skip { origin, reason } => format!("skip {reason} {origin:?}"),
+    }
+}

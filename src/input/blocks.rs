@@ -1,0 +1,382 @@
+//! Reading one large gzip file on several threads. A gzip stream cannot be entered in the
+//! middle, so it cannot be cut like a plain file ([`super::chunks`]); instead one thread
+//! decompresses and frames it exactly as [`read_file`] does, and hands the frames over in
+//! blocks of about [`BLOCK_BYTES`] of messages, each of which the caller may handle on
+//! another thread: the records of a `lines` or `s3-export` access log need nothing from the
+//! records before them (the same files [`super::chunks`] cuts when they are plain).
+//!
+//! The blocks are cut at frame boundaries by the bytes of their messages alone, so what a
+//! block holds does not depend on the thread count; every frame keeps the origin the whole
+//! file's reading gives it, and the frames of all blocks, in order, are the frames of
+//! [`read_file`] (rejects and skips included).
+
+use std::fs::File;
+use std::io::Read;
+
+use super::chunks::cuttable;
+use super::{read_file, ContainerKind, Frame, FrameStats, InputError, InputFile, SNIFF_BYTES};
+use crate::model::{Event, Origin, Reject};
+
+/// Message bytes after which a block is handed over (small in unit tests, so that the
+/// sample data makes many).
+pub const BLOCK_BYTES: usize = if cfg!(test) { 16 << 10 } else { 4 << 20 };
+
+/// A string of the block: a byte range of its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+#[derive(Debug)]
+enum Item {
+    Event {
+        message: Span,
+        log_time_ms: Option<i64>,
+        log_group: Option<Span>,
+        log_stream: Option<Span>,
+        event_id: Option<Span>,
+        origin: Origin,
+    },
+    Reject(Box<Reject>),
+    Skip {
+        origin: Origin,
+        reason: &'static str,
+    },
+}
+
+/// A run of consecutive frames of one file, their strings copied into one buffer.
+#[derive(Debug, Default)]
+pub struct FrameBlock {
+    text: String,
+    items: Vec<Item>,
+    /// The last group and stream stored, reused while the events repeat them.
+    last_group: Option<Span>,
+    last_stream: Option<Span>,
+}
+
+impl FrameBlock {
+    /// Bytes of strings held.
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Frames held.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether it holds no frame.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    fn put(&mut self, s: &str) -> Span {
+        let start = self.text.len() as u32;
+        self.text.push_str(s);
+        Span {
+            start,
+            len: s.len() as u32,
+        }
+    }
+
+    /// `s`, stored once while consecutive events repeat it.
+    fn put_repeated(
+        &mut self,
+        s: Option<&str>,
+        last: fn(&mut Self) -> &mut Option<Span>,
+    ) -> Option<Span> {
+        let s = s?;
+        if let Some(span) = *last(self) {
+            if self.get(span) == s {
+                return Some(span);
+            }
+        }
+        let span = self.put(s);
+        *last(self) = Some(span);
+        Some(span)
+    }
+
+    fn get(&self, s: Span) -> &str {
+        &self.text[s.start as usize..(s.start + s.len) as usize]
+    }
+
+    /// Appends a frame.
+    pub fn push(&mut self, frame: Frame<'_>) {
+        let item = match frame {
+            Frame::Event(ev) => {
+                let message = self.put(ev.message);
+                let log_group = self.put_repeated(ev.log_group, |b| &mut b.last_group);
+                let log_stream = self.put_repeated(ev.log_stream, |b| &mut b.last_stream);
+                let event_id = ev.event_id.map(|id| self.put(id));
+                Item::Event {
+                    message,
+                    log_time_ms: ev.log_time_ms,
+                    log_group,
+                    log_stream,
+                    event_id,
+                    origin: ev.origin,
+                }
+            }
+            Frame::Reject(r) => Item::Reject(Box::new(r)),
+            Frame::Skip { origin, reason } => Item::Skip { origin, reason },
+        };
+        self.items.push(item);
+    }
+
+    /// Hands the frames to `on`, in the order they were pushed.
+    pub fn replay(self, on: &mut dyn FnMut(Frame<'_>)) {
+        let get = |s: Span| &self.text[s.start as usize..(s.start + s.len) as usize];
+        for item in self.items {
+            match item {
+                Item::Event {
+                    message,
+                    log_time_ms,
+                    log_group,
+                    log_stream,
+                    event_id,
+                    origin,
+                } => on(Frame::Event(Event {
+                    log_time_ms,
+                    log_group: log_group.map(get),
+                    log_stream: log_stream.map(get),
+                    event_id: event_id.map(get),
+                    message: get(message),
+                    origin,
+                })),
+                Item::Reject(r) => on(Frame::Reject(*r)),
+                Item::Skip { origin, reason } => on(Frame::Skip { origin, reason }),
+            }
+        }
+    }
+}
+
+/// The container of `file` when it is worth reading in blocks: a gzip file of at least
+/// `min_bytes` on disk whose content can be handled in independent pieces (see
+/// [`cuttable`]). `None` for anything else, including a file that cannot be opened or whose
+/// gzip stream fails at once ([`read_file`] then reports why).
+pub fn plan_blocks(
+    file: &InputFile,
+    forced: Option<ContainerKind>,
+    min_bytes: u64,
+) -> Option<ContainerKind> {
+    let (Some(path), Some(size)) = (&file.path, file.size) else {
+        return None;
+    };
+    if size < min_bytes {
+        return None;
+    }
+    let mut f = File::open(path).ok()?;
+    let mut magic = [0u8; 2];
+    f.read_exact(&mut magic).ok()?;
+    if magic != [0x1f, 0x8b] {
+        return None;
+    }
+    let f = File::open(path).ok()?;
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    flate2::read::MultiGzDecoder::new(f)
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)
+        .ok()?;
+    cuttable(file, &head, forced)
+}
+
+/// Reads `file` as [`read_file`] does, handing its frames to `on_block` in blocks of about
+/// `block_bytes` of strings each (the last one smaller), in order.
+pub fn read_file_in_blocks(
+    file: &InputFile,
+    forced: Option<ContainerKind>,
+    block_bytes: usize,
+    on_block: &mut dyn FnMut(FrameBlock),
+) -> Result<FrameStats, InputError> {
+    let mut block = FrameBlock::default();
+    let stats = read_file(file, forced, &mut |frame| {
+        block.push(frame);
+        if block.text_len() >= block_bytes {
+            on_block(std::mem::take(&mut block));
+        }
+    });
+    if !block.is_empty() {
+        on_block(block);
+    }
+    stats
+}
+
+/// For tests: every frame of `file` read in blocks, with the block each came from.
+#[cfg(test)]
+fn frames_in_blocks(
+    file: &InputFile,
+    forced: Option<ContainerKind>,
+    block_bytes: usize,
+) -> std::io::Result<(Vec<(usize, String)>, FrameStats)> {
+    let mut out = Vec::new();
+    let mut k = 0;
+    let stats = read_file_in_blocks(file, forced, block_bytes, &mut |b| {
+        b.replay(&mut |f| out.push((k, super::testutil::describe(&f))));
+        k += 1;
+    })
+    .map_err(std::io::Error::other)?;
+    Ok((out, stats))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn input(path: &std::path::Path, display: &str) -> InputFile {
+        InputFile {
+            id: 3,
+            path: Some(path.to_path_buf()),
+            display: display.into(),
+            size: Some(std::fs::metadata(path).unwrap().len()),
+        }
+    }
+
+    fn whole(file: &InputFile, forced: Option<ContainerKind>) -> (Vec<String>, FrameStats) {
+        let mut v = Vec::new();
+        let stats = read_file(file, forced, &mut |f| {
+            v.push(super::super::testutil::describe(&f))
+        })
+        .unwrap();
+        (v, stats)
+    }
+
+    /// An access log with blank lines, CRLF, a line of invalid UTF-8 and one past the line
+    /// limit, and no newline at the end.
+    fn awkward_access_log() -> Vec<u8> {
+        let mut text = Vec::new();
+        for i in 0..20_000 {
+            if i % 997 == 0 {
+                text.extend_from_slice(b"\n");
+            }
+            if i == 7_000 {
+                text.extend_from_slice(b"{\"requestId\":\"bad \xff utf8\"}\n");
+            }
+            if i == 12_000 {
+                text.extend(std::iter::repeat_n(b'x', super::super::MAX_LINE_BYTES + 10));
+                text.push(b'\n');
+            }
+            text.extend_from_slice(
+                format!(
+                    r#"{{"requestId":"{i:08}-0000-4000-8000-000000000000","ip":"198.51.100.{}","status":"403"}}"#,
+                    i % 250
+                )
+                .as_bytes(),
+            );
+            text.extend_from_slice(if i % 5 == 0 { b"\r\n" } else { b"\n" });
+        }
+        text.extend_from_slice(b"last line without newline");
+        text
+    }
+
+    #[test]
+    fn blocks_in_order_give_the_frames_and_stats_of_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("access.log.gz");
+        std::fs::write(&p, gzip(&awkward_access_log())).unwrap();
+        let f = input(&p, "exports/aws/apigateway/abc/prod/access.log.gz");
+        let (want, want_stats) = whole(&f, None);
+        let (got, stats) = frames_in_blocks(&f, None, 64 << 10).unwrap();
+        let blocks = got.last().unwrap().0 + 1;
+        assert!(blocks > 20, "{blocks} blocks");
+        assert_eq!(got.into_iter().map(|(_, s)| s).collect::<Vec<_>>(), want);
+        assert_eq!(stats, want_stats);
+        assert!(
+            want.iter().any(|s| s.contains("invalid_utf8")),
+            "{:?}",
+            &want[..3]
+        );
+        assert!(want.iter().any(|s| s.contains("line_too_long")));
+    }
+
+    #[test]
+    fn a_truncated_stream_ends_the_last_block_with_its_reject() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("access.log.gz");
+        let gz = gzip(&awkward_access_log());
+        std::fs::write(&p, &gz[..gz.len() * 2 / 3]).unwrap();
+        let f = input(&p, "exports/aws/apigateway/abc/prod/access.log.gz");
+        let (want, want_stats) = whole(&f, None);
+        let (got, stats) = frames_in_blocks(&f, None, 64 << 10).unwrap();
+        assert!(
+            want.last().unwrap().contains("corrupt_gzip"),
+            "{:?}",
+            want.last()
+        );
+        assert_eq!(got.into_iter().map(|(_, s)| s).collect::<Vec<_>>(), want);
+        assert_eq!(stats, want_stats);
+    }
+
+    #[test]
+    fn s3_export_blocks_keep_times_and_the_path_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("000000.gz");
+        let mut text = String::new();
+        for i in 0..3000 {
+            text.push_str(&format!(
+                "2025-10-14T14:05:{:02}.118Z message {i}\n",
+                i % 60
+            ));
+            text.push_str("  continued line\n");
+        }
+        std::fs::write(&p, gzip(text.as_bytes())).unwrap();
+        let f = input(
+            &p,
+            "exports/API-Gateway-Access-Logs_abc/prod/aws-logs/000000.gz",
+        );
+        let (want, _) = whole(&f, Some(ContainerKind::S3Export));
+        let (got, _) = frames_in_blocks(&f, Some(ContainerKind::S3Export), 4 << 10).unwrap();
+        assert!(got.last().unwrap().0 > 5);
+        assert_eq!(got.into_iter().map(|(_, s)| s).collect::<Vec<_>>(), want);
+    }
+
+    #[test]
+    fn only_large_gzip_access_logs_are_read_in_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let access = awkward_access_log();
+        let gz = dir.path().join("access.log.gz");
+        std::fs::write(&gz, gzip(&access)).unwrap();
+        let plain = dir.path().join("access.log");
+        std::fs::write(&plain, &access).unwrap();
+        let lambda = dir.path().join("function.log.gz");
+        std::fs::write(
+            &lambda,
+            gzip(b"START RequestId: 3f1c2b7e-8d5a-4c1e-9f0b-2a6d7e8c9b01 Version: $LATEST\n"),
+        )
+        .unwrap();
+        let access_gz = input(&gz, "exports/aws/apigateway/abc/prod/access.log.gz");
+        assert_eq!(plan_blocks(&access_gz, None, 1), Some(ContainerKind::Lines));
+        assert_eq!(plan_blocks(&access_gz, None, u64::MAX), None, "too small");
+        assert_eq!(
+            plan_blocks(&input(&plain, "x/access.log"), None, 1),
+            None,
+            "plain"
+        );
+        let by_path = input(&gz, "exports/aws/lambda/authorizer/function.log.gz");
+        assert_eq!(
+            plan_blocks(&by_path, None, 1),
+            None,
+            "a Lambda log by its path"
+        );
+        let by_line = input(&lambda, "x/function.log.gz");
+        assert_eq!(
+            plan_blocks(&by_line, None, 1),
+            None,
+            "a Lambda log by its first line"
+        );
+        let cli = dir.path().join("events.json.gz");
+        std::fs::write(&cli, gzip(br#"{"events":[{"message":"x","timestamp":1}]}"#)).unwrap();
+        assert_eq!(
+            plan_blocks(&input(&cli, "x/events.json.gz"), None, 1),
+            None,
+            "JSON"
+        );
+    }
+}
