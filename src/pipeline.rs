@@ -794,9 +794,13 @@ fn process_blocks(
     let results: Mutex<Vec<(usize, FileResult)>> = Mutex::new(Vec::new());
     let queued = AtomicUsize::new(0);
     let max_queued = rayon::current_num_threads();
-    let handle = |k: usize, block: input::FrameBlock| {
+    // Replayed blocks come back for reuse: at most one per thread plus the one being filled
+    // exist at any time.
+    let spare = Mutex::new(Vec::new());
+    let handle = |k: usize, mut block: input::FrameBlock| {
         let mut w = FileWork::new(file, k == 0, opts, store, bodies);
         block.replay(&mut |f| w.frame(f));
+        spare.lock().unwrap_or_else(|e| e.into_inner()).push(block);
         let r = w.finish();
         results
             .lock()
@@ -805,7 +809,7 @@ fn process_blocks(
     };
     let res = rayon::scope(|scope| {
         let mut k = 0;
-        input::read_file_in_blocks(file, Some(kind), input::BLOCK_BYTES, &mut |block| {
+        input::read_file_in_blocks(file, Some(kind), input::BLOCK_BYTES, &spare, &mut |block| {
             if queued.load(Ordering::Acquire) < max_queued {
                 queued.fetch_add(1, Ordering::AcqRel);
                 let (handle, queued) = (&handle, &queued);
