@@ -623,9 +623,9 @@ enum Piece {
     Whole,
     /// A record-aligned byte range of a large plain file.
     Chunk(input::Chunk),
-    /// A large gzip file of this container, decompressed on one thread and its records
-    /// handled a block at a time on any.
-    Blocks(input::ContainerKind),
+    /// A large file that cannot be cut (gzip, JSON containers), decompressed and framed on
+    /// one thread, its records handled a block at a time on any when it is an access log.
+    Blocks,
 }
 
 impl<'a> FileWork<'a> {
@@ -759,7 +759,7 @@ fn process_file(
     bodies: &InvocationStore,
 ) -> FileResult {
     let chunk = match piece {
-        Piece::Blocks(kind) => return process_blocks(file, *kind, opts, store, bodies),
+        Piece::Blocks => return process_blocks(file, opts, store, bodies),
         Piece::Chunk(c) => Some(c),
         Piece::Whole => None,
     };
@@ -779,14 +779,36 @@ fn process_file(
     r
 }
 
-/// Reads a large gzip file whose records need nothing from the lines before them (see
-/// [`input::plan_blocks`]): this thread decompresses and frames it, and each block of frames
-/// is handled on another thread of the pool when one is free, else on this one (so no more
-/// than a block per thread waits in memory). The blocks' results are put together in block
-/// order: the same whatever the threads.
+/// Whether the records of a file whose first block is `block` can be handled block by
+/// block, in any order: its events are access records (by `--log-kind`, by their log group,
+/// else by not looking like a Lambda or execution log line).
+fn blocks_are_independent(
+    block: &input::FrameBlock,
+    path_group: Option<&str>,
+    forced: Option<LogKind>,
+) -> bool {
+    if let Some(kind) = forced {
+        return kind == LogKind::Access;
+    }
+    let mut events = block.events().peekable();
+    events.peek().is_some()
+        && events.all(
+            |(group, msg)| match group.or(path_group).and_then(kind_of_group) {
+                Some(kind) => kind == LogKind::Access,
+                None => !looks_like_lambda(msg) && !looks_like_execution(msg),
+            },
+        )
+}
+
+/// Reads a large file that cannot be cut (see [`input::plan_blocks`]): this thread
+/// decompresses and frames it. When its first block shows an access log, each block of
+/// frames is handled on another thread of the pool when one is free, else on this one (so
+/// no more than a block per thread waits in memory), and the blocks' results are put
+/// together in block order: the same whatever the threads. Otherwise (a Lambda or
+/// execution log, whose lines depend on the lines before) one reader takes every block in
+/// order, as reading the file whole would.
 fn process_blocks(
     file: &InputFile,
-    kind: input::ContainerKind,
     opts: &AnalyzeOptions,
     store: &ShardStore,
     bodies: &InvocationStore,
@@ -794,6 +816,7 @@ fn process_blocks(
     let results: Mutex<Vec<(usize, FileResult)>> = Mutex::new(Vec::new());
     let queued = AtomicUsize::new(0);
     let max_queued = rayon::current_num_threads();
+    let path_group = input::log_group_from_path(&file.display);
     // Replayed blocks come back for reuse: at most one per thread plus the one being filled
     // exist at any time.
     let spare = Mutex::new(Vec::new());
@@ -807,23 +830,44 @@ fn process_blocks(
             .unwrap_or_else(|e| e.into_inner())
             .push((k, r));
     };
+    // The one reader of a file whose blocks depend on each other.
+    let mut in_order: Option<FileWork> = None;
     let res = rayon::scope(|scope| {
         let mut k = 0;
-        input::read_file_in_blocks(file, Some(kind), input::BLOCK_BYTES, &spare, &mut |block| {
-            if queued.load(Ordering::Acquire) < max_queued {
-                queued.fetch_add(1, Ordering::AcqRel);
-                let (handle, queued) = (&handle, &queued);
-                scope.spawn(move |_| {
+        let mut parallel = false;
+        let res = input::read_file_in_blocks(
+            file,
+            opts.container,
+            input::BLOCK_BYTES,
+            &spare,
+            &mut |mut block| {
+                if k == 0 {
+                    parallel = blocks_are_independent(&block, path_group.as_deref(), opts.kind);
+                }
+                if !parallel {
+                    let w = in_order
+                        .get_or_insert_with(|| FileWork::new(file, true, opts, store, bodies));
+                    block.replay(&mut |f| w.frame(f));
+                    spare.lock().unwrap_or_else(|e| e.into_inner()).push(block);
+                } else if queued.load(Ordering::Acquire) < max_queued {
+                    queued.fetch_add(1, Ordering::AcqRel);
+                    let (handle, queued) = (&handle, &queued);
+                    scope.spawn(move |_| {
+                        handle(k, block);
+                        queued.fetch_sub(1, Ordering::AcqRel);
+                    });
+                } else {
                     handle(k, block);
-                    queued.fetch_sub(1, Ordering::AcqRel);
-                });
-            } else {
-                handle(k, block);
-            }
-            k += 1;
-        })
+                }
+                k += 1;
+            },
+        );
+        res
     });
     let mut parts = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some(w) = in_order {
+        parts.push((0, w.finish()));
+    }
     parts.sort_unstable_by_key(|p| p.0);
     let mut parts = parts.into_iter().map(|p| p.1);
     let mut r = parts
@@ -1095,9 +1139,10 @@ pub fn analyze(
                     if !chunks.is_empty() {
                         return chunks.into_iter().map(|c| (i, Piece::Chunk(c))).collect();
                     }
-                    match input::plan_blocks(f, opts.container, BLOCKS_MIN_BYTES) {
-                        Some(kind) => vec![(i, Piece::Blocks(kind))],
-                        None => vec![(i, Piece::Whole)],
+                    if input::plan_blocks(f, BLOCKS_MIN_BYTES) {
+                        vec![(i, Piece::Blocks)]
+                    } else {
+                        vec![(i, Piece::Whole)]
                     }
                 })
                 .collect::<Vec<_>>()
@@ -1713,17 +1758,73 @@ mod progress_tests {
         (parquet, summary)
     }
 
+    /// The first block of `text` read as a `lines` file at `display`.
+    fn first_block(text: &str, display: &str) -> input::FrameBlock {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.log");
+        std::fs::write(&p, text).unwrap();
+        let f = InputFile {
+            id: 0,
+            path: Some(p.clone()),
+            display: display.into(),
+            size: Some(text.len() as u64),
+        };
+        let mut first = None;
+        input::read_file_in_blocks(&f, None, 1 << 20, &Mutex::new(Vec::new()), &mut |b| {
+            first.get_or_insert(b);
+        })
+        .unwrap();
+        first.unwrap()
+    }
+
+    #[test]
+    fn only_an_access_logs_blocks_are_handled_apart() {
+        let access = r#"{"requestId":"a1","status":"403"}
+{"requestId":"a2","status":"200"}
+"#;
+        let lambda = "START RequestId: 3f1c2b7e-8d5a-4c1e-9f0b-2a6d7e8c9b01 Version: $LATEST\n";
+        let execution = "(c0ffee00-1111-4222-8333-444455556666) Verifying Usage Plan for request: c0ffee00-1111-4222-8333-444455556666. API Key:  API Stage: abc/prod\n";
+        let b = first_block(access, "x/access.log");
+        assert!(blocks_are_independent(&b, None, None));
+        assert!(!blocks_are_independent(&b, None, Some(LogKind::Authorizer)));
+        assert!(
+            !blocks_are_independent(&b, Some("/aws/lambda/auth"), None),
+            "by group"
+        );
+        assert!(blocks_are_independent(
+            &b,
+            Some("/aws/apigateway/abc/prod"),
+            None
+        ));
+        let mixed = format!("{access}{lambda}");
+        assert!(!blocks_are_independent(
+            &first_block(&mixed, "x/a.log"),
+            None,
+            None
+        ));
+        let b = first_block(execution, "x/e.log");
+        assert!(!blocks_are_independent(&b, None, None), "an execution log");
+        assert!(
+            blocks_are_independent(&b, None, Some(LogKind::Access)),
+            "--log-kind access"
+        );
+        assert!(
+            !blocks_are_independent(&first_block("\n\n", "x/blank.log"), None, None),
+            "no event"
+        );
+    }
+
     #[test]
     fn gzip_access_logs_read_in_blocks_give_what_one_thread_gives() {
         // The sample data's stage access logs are gzip S3-export objects: with the unit
         // tests' thresholds they are read in blocks of 16 KiB on 2 and 3 threads, and whole
-        // on 1.
+        // on 1 (its Lambda logs too are read in blocks, handled in order by one reader).
         let files =
             input::discover(&[PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample-data")])
                 .unwrap();
         let in_blocks = files
             .iter()
-            .filter(|f| input::plan_blocks(f, None, BLOCKS_MIN_BYTES).is_some())
+            .filter(|f| input::plan_blocks(f, BLOCKS_MIN_BYTES))
             .count();
         assert!(in_blocks >= 2, "{in_blocks} files read in blocks");
         let (one, _d1) = sample_run("t1", 1);

@@ -1,9 +1,11 @@
-//! Reading one large gzip file on several threads. A gzip stream cannot be entered in the
-//! middle, so it cannot be cut like a plain file ([`super::chunks`]); instead one thread
-//! decompresses and frames it exactly as [`read_file`] does, and hands the frames over in
-//! blocks of about [`BLOCK_BYTES`] of messages, each of which the caller may handle on
-//! another thread: the records of a `lines` or `s3-export` access log need nothing from the
-//! records before them (the same files [`super::chunks`] cuts when they are plain).
+//! Reading one large file that cannot be cut on several threads: a gzip stream cannot be
+//! entered in the middle, and a JSON container (`cli-json`, Firehose, Insights) has no line
+//! where a record surely starts, so neither can be cut like a plain line file
+//! ([`super::chunks`]). Instead one thread decompresses and frames the file exactly as
+//! [`read_file`] does, and hands the frames over in blocks of about [`BLOCK_BYTES`] of
+//! messages, which the caller may handle on other threads when the file's records need
+//! nothing from the records before them (an access log; a Lambda or execution log keeps
+//! state from line to line, and its blocks are handled in order by one reader).
 //!
 //! The blocks are cut at frame boundaries by the bytes of their messages alone, so what a
 //! block holds does not depend on the thread count; every frame keeps the origin the whole
@@ -13,8 +15,10 @@
 use std::fs::File;
 use std::io::Read;
 
-use super::chunks::cuttable;
-use super::{read_file, ContainerKind, Frame, FrameStats, InputError, InputFile, SNIFF_BYTES};
+use super::{
+    log_group_from_path, read_file, ContainerKind, Frame, FrameStats, InputError, InputFile,
+    SNIFF_BYTES,
+};
 use crate::model::{Event, Origin, Reject};
 
 /// Message bytes after which a block is handed over (small in unit tests, so that the
@@ -69,6 +73,16 @@ impl FrameBlock {
     /// Whether it holds no frame.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
+    }
+
+    /// The (log group, message) of each event held, in order.
+    pub fn events(&self) -> impl Iterator<Item = (Option<&str>, &str)> + '_ {
+        self.items.iter().filter_map(|item| match item {
+            Item::Event {
+                message, log_group, ..
+            } => Some((log_group.map(|g| self.get(g)), self.get(*message))),
+            _ => None,
+        })
     }
 
     fn put(&mut self, s: &str) -> Span {
@@ -156,34 +170,46 @@ impl FrameBlock {
     }
 }
 
-/// The container of `file` when it is worth reading in blocks: a gzip file of at least
-/// `min_bytes` on disk whose content can be handled in independent pieces (see
-/// [`cuttable`]). `None` for anything else, including a file that cannot be opened or whose
-/// gzip stream fails at once ([`read_file`] then reports why).
-pub fn plan_blocks(
-    file: &InputFile,
-    forced: Option<ContainerKind>,
-    min_bytes: u64,
-) -> Option<ContainerKind> {
+/// Whether `file` is worth reading in blocks: at least `min_bytes` on disk, not a Lambda or
+/// execution log by its path, and text once decompressed (anything else, including a file
+/// that cannot be opened or whose gzip stream fails at once, is read whole, and
+/// [`read_file`] then reports why). Whether its blocks may be handled in parallel is
+/// decided from its first block's events.
+pub fn plan_blocks(file: &InputFile, min_bytes: u64) -> bool {
     let (Some(path), Some(size)) = (&file.path, file.size) else {
-        return None;
+        return false;
     };
     if size < min_bytes {
-        return None;
+        return false;
     }
-    let mut f = File::open(path).ok()?;
-    let mut magic = [0u8; 2];
-    f.read_exact(&mut magic).ok()?;
-    if magic != [0x1f, 0x8b] {
-        return None;
+    let group = log_group_from_path(&file.display);
+    if group.as_deref().is_some_and(|g| {
+        g.starts_with("/aws/lambda/") || g.starts_with("API-Gateway-Execution-Logs_")
+    }) {
+        return false;
     }
-    let f = File::open(path).ok()?;
+    let Ok(mut f) = File::open(path) else {
+        return false;
+    };
     let mut head = Vec::with_capacity(SNIFF_BYTES);
-    flate2::read::MultiGzDecoder::new(f)
+    if (&mut f)
         .take(SNIFF_BYTES as u64)
         .read_to_end(&mut head)
-        .ok()?;
-    cuttable(file, &head, forced)
+        .is_err()
+    {
+        return false;
+    }
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let Ok(f) = File::open(path) else {
+            return false;
+        };
+        head.clear();
+        let mut gz = flate2::read::MultiGzDecoder::new(f).take(SNIFF_BYTES as u64);
+        if gz.read_to_end(&mut head).is_err() {
+            return false;
+        }
+    }
+    !head.is_empty() && memchr::memchr(0, &head).is_none()
 }
 
 /// Reads `file` as [`read_file`] does, handing its frames to `on_block` in blocks of about
@@ -360,45 +386,65 @@ mod tests {
     }
 
     #[test]
-    fn only_large_gzip_access_logs_are_read_in_blocks() {
+    fn large_text_files_are_read_in_blocks_but_not_lambda_or_execution_logs_by_path() {
         let dir = tempfile::tempdir().unwrap();
         let access = awkward_access_log();
         let gz = dir.path().join("access.log.gz");
         std::fs::write(&gz, gzip(&access)).unwrap();
-        let plain = dir.path().join("access.log");
-        std::fs::write(&plain, &access).unwrap();
-        let lambda = dir.path().join("function.log.gz");
-        std::fs::write(
-            &lambda,
-            gzip(b"START RequestId: 3f1c2b7e-8d5a-4c1e-9f0b-2a6d7e8c9b01 Version: $LATEST\n"),
-        )
-        .unwrap();
+        let plain = dir.path().join("events.json");
+        std::fs::write(&plain, br#"{"events":[{"message":"x","timestamp":1}]}"#).unwrap();
         let access_gz = input(&gz, "exports/aws/apigateway/abc/prod/access.log.gz");
-        assert_eq!(plan_blocks(&access_gz, None, 1), Some(ContainerKind::Lines));
-        assert_eq!(plan_blocks(&access_gz, None, u64::MAX), None, "too small");
-        assert_eq!(
-            plan_blocks(&input(&plain, "x/access.log"), None, 1),
-            None,
-            "plain"
+        assert!(plan_blocks(&access_gz, 1));
+        assert!(!plan_blocks(&access_gz, u64::MAX), "too small");
+        assert!(
+            plan_blocks(&input(&plain, "x/events.json"), 1),
+            "plain JSON"
         );
         let by_path = input(&gz, "exports/aws/lambda/authorizer/function.log.gz");
-        assert_eq!(
-            plan_blocks(&by_path, None, 1),
-            None,
-            "a Lambda log by its path"
+        assert!(!plan_blocks(&by_path, 1), "a Lambda log by its path");
+        let exec = input(&gz, "x/API-Gateway-Execution-Logs_abc/prod/000000.gz");
+        assert!(!plan_blocks(&exec, 1), "an execution log by its path");
+        let binary = dir.path().join("blob.gz");
+        std::fs::write(&binary, gzip(&[0u8; 64])).unwrap();
+        assert!(!plan_blocks(&input(&binary, "x/blob.gz"), 1), "binary");
+        let broken = dir.path().join("broken.gz");
+        std::fs::write(&broken, [0x1f, 0x8b, 0, 1, 2, 3]).unwrap();
+        assert!(
+            !plan_blocks(&input(&broken, "x/broken.gz"), 1),
+            "a gzip stream that fails"
         );
-        let by_line = input(&lambda, "x/function.log.gz");
+    }
+
+    #[test]
+    fn a_block_lists_its_events_group_and_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("events.json");
+        std::fs::write(
+            &p,
+            br#"{"events":[{"logStreamName":"s","timestamp":1,"message":"one","eventId":"1"},{"logStreamName":"s","timestamp":2,"message":"two","eventId":"2"}]}"#,
+        )
+        .unwrap();
+        let f = input(&p, "exports/aws/apigateway/abc/prod/events.json");
+        let spare = std::sync::Mutex::new(Vec::new());
+        let mut seen = Vec::new();
+        read_file_in_blocks(&f, None, 1 << 20, &spare, &mut |b| {
+            seen.extend(
+                b.events()
+                    .map(|(g, m)| (g.map(str::to_string), m.to_string())),
+            );
+        })
+        .unwrap();
+        let mut want = Vec::new();
+        read_file(&f, None, &mut |fr| {
+            if let Frame::Event(ev) = fr {
+                want.push((ev.log_group.map(str::to_string), ev.message.to_string()));
+            }
+        })
+        .unwrap();
+        assert_eq!(seen, want);
         assert_eq!(
-            plan_blocks(&by_line, None, 1),
-            None,
-            "a Lambda log by its first line"
-        );
-        let cli = dir.path().join("events.json.gz");
-        std::fs::write(&cli, gzip(br#"{"events":[{"message":"x","timestamp":1}]}"#)).unwrap();
-        assert_eq!(
-            plan_blocks(&input(&cli, "x/events.json.gz"), None, 1),
-            None,
-            "JSON"
+            seen.iter().map(|x| x.1.as_str()).collect::<Vec<_>>(),
+            ["one", "two"]
         );
     }
 }

@@ -94,11 +94,7 @@ fn count_lines(path: &std::path::Path, start: u64, end: u64) -> io::Result<u64> 
 /// that is not a Lambda or execution log (by path or by its first line), not binary and
 /// without a BOM. Such a file's pieces each start on a record and need nothing read before
 /// them (Lambda and execution logs keep state from line to line).
-pub(crate) fn cuttable(
-    file: &InputFile,
-    head: &[u8],
-    forced: Option<ContainerKind>,
-) -> Option<ContainerKind> {
+fn cuttable(file: &InputFile, head: &[u8], forced: Option<ContainerKind>) -> Option<ContainerKind> {
     let group = log_group_from_path(&file.display);
     if group.as_deref().is_some_and(|g| {
         g.starts_with("/aws/lambda/") || g.starts_with("API-Gateway-Execution-Logs_")
@@ -154,7 +150,7 @@ fn plan(
     let mut f = File::open(path)?;
     let mut head = vec![0u8; SNIFF_BYTES];
     let n = f.read(&mut head)?;
-    // Gzip is not cut here (it is read in blocks, see `blocks`).
+    // Gzip is never cut (it may be read in blocks, see `blocks`).
     if head[..n].starts_with(&[0x1f, 0x8b]) {
         return Ok(Vec::new());
     }
