@@ -270,21 +270,13 @@ fn frames_in_blocks(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::testutil::{input_at, s3_export_text};
     use std::io::Write;
 
     fn gzip(bytes: &[u8]) -> Vec<u8> {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         e.write_all(bytes).unwrap();
         e.finish().unwrap()
-    }
-
-    fn input(path: &std::path::Path, display: &str) -> InputFile {
-        InputFile {
-            id: 3,
-            path: Some(path.to_path_buf()),
-            display: display.into(),
-            size: Some(std::fs::metadata(path).unwrap().len()),
-        }
     }
 
     fn whole(file: &InputFile, forced: Option<ContainerKind>) -> (Vec<String>, FrameStats) {
@@ -329,7 +321,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("access.log.gz");
         std::fs::write(&p, gzip(&awkward_access_log())).unwrap();
-        let f = input(&p, "exports/aws/apigateway/abc/prod/access.log.gz");
+        let f = input_at(&p, "exports/aws/apigateway/abc/prod/access.log.gz");
         let (want, want_stats) = whole(&f, None);
         let (got, stats) = frames_in_blocks(&f, None, 64 << 10).unwrap();
         let blocks = got.last().unwrap().0 + 1;
@@ -350,7 +342,7 @@ mod tests {
         let p = dir.path().join("access.log.gz");
         let gz = gzip(&awkward_access_log());
         std::fs::write(&p, &gz[..gz.len() * 2 / 3]).unwrap();
-        let f = input(&p, "exports/aws/apigateway/abc/prod/access.log.gz");
+        let f = input_at(&p, "exports/aws/apigateway/abc/prod/access.log.gz");
         let (want, want_stats) = whole(&f, None);
         let (got, stats) = frames_in_blocks(&f, None, 64 << 10).unwrap();
         assert!(
@@ -366,16 +358,9 @@ mod tests {
     fn s3_export_blocks_keep_times_and_the_path_group() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("000000.gz");
-        let mut text = String::new();
-        for i in 0..3000 {
-            text.push_str(&format!(
-                "2025-10-14T14:05:{:02}.118Z message {i}\n",
-                i % 60
-            ));
-            text.push_str("  continued line\n");
-        }
+        let text = s3_export_text(3000, "  continued line\n");
         std::fs::write(&p, gzip(text.as_bytes())).unwrap();
-        let f = input(
+        let f = input_at(
             &p,
             "exports/API-Gateway-Access-Logs_abc/prod/aws-logs/000000.gz",
         );
@@ -393,24 +378,24 @@ mod tests {
         std::fs::write(&gz, gzip(&access)).unwrap();
         let plain = dir.path().join("events.json");
         std::fs::write(&plain, br#"{"events":[{"message":"x","timestamp":1}]}"#).unwrap();
-        let access_gz = input(&gz, "exports/aws/apigateway/abc/prod/access.log.gz");
+        let access_gz = input_at(&gz, "exports/aws/apigateway/abc/prod/access.log.gz");
         assert!(plan_blocks(&access_gz, 1));
         assert!(!plan_blocks(&access_gz, u64::MAX), "too small");
         assert!(
-            plan_blocks(&input(&plain, "x/events.json"), 1),
+            plan_blocks(&input_at(&plain, "x/events.json"), 1),
             "plain JSON"
         );
-        let by_path = input(&gz, "exports/aws/lambda/authorizer/function.log.gz");
+        let by_path = input_at(&gz, "exports/aws/lambda/authorizer/function.log.gz");
         assert!(!plan_blocks(&by_path, 1), "a Lambda log by its path");
-        let exec = input(&gz, "x/API-Gateway-Execution-Logs_abc/prod/000000.gz");
+        let exec = input_at(&gz, "x/API-Gateway-Execution-Logs_abc/prod/000000.gz");
         assert!(!plan_blocks(&exec, 1), "an execution log by its path");
         let binary = dir.path().join("blob.gz");
         std::fs::write(&binary, gzip(&[0u8; 64])).unwrap();
-        assert!(!plan_blocks(&input(&binary, "x/blob.gz"), 1), "binary");
+        assert!(!plan_blocks(&input_at(&binary, "x/blob.gz"), 1), "binary");
         let broken = dir.path().join("broken.gz");
         std::fs::write(&broken, [0x1f, 0x8b, 0, 1, 2, 3]).unwrap();
         assert!(
-            !plan_blocks(&input(&broken, "x/broken.gz"), 1),
+            !plan_blocks(&input_at(&broken, "x/broken.gz"), 1),
             "a gzip stream that fails"
         );
     }
@@ -424,7 +409,7 @@ mod tests {
             br#"{"events":[{"logStreamName":"s","timestamp":1,"message":"one","eventId":"1"},{"logStreamName":"s","timestamp":2,"message":"two","eventId":"2"}]}"#,
         )
         .unwrap();
-        let f = input(&p, "exports/aws/apigateway/abc/prod/events.json");
+        let f = input_at(&p, "exports/aws/apigateway/abc/prod/events.json");
         let spare = std::sync::Mutex::new(Vec::new());
         let mut seen = Vec::new();
         read_file_in_blocks(&f, None, 1 << 20, &spare, &mut |b| {

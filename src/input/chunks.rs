@@ -233,6 +233,7 @@ pub fn read_chunk(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::testutil::{input_at, s3_export_text};
     use crate::model::Origin;
 
     fn collect(file: &InputFile, chunks: &[Chunk]) -> Vec<(String, Origin)> {
@@ -259,15 +260,6 @@ mod tests {
         v
     }
 
-    fn input(path: &std::path::Path, display: &str) -> InputFile {
-        InputFile {
-            id: 4,
-            path: Some(path.to_path_buf()),
-            display: display.into(),
-            size: Some(std::fs::metadata(path).unwrap().len()),
-        }
-    }
-
     #[test]
     fn chunks_give_the_events_and_origins_of_the_whole_file() {
         let dir = tempfile::tempdir().unwrap();
@@ -285,7 +277,7 @@ mod tests {
         }
         text.push_str("last line without newline");
         std::fs::write(&p, &text).unwrap();
-        let f = input(&p, "exports/aws/apigateway/abc/prod/access.log");
+        let f = input_at(&p, "exports/aws/apigateway/abc/prod/access.log");
         let chunks = plan_chunks(&f, None, 4, 1);
         assert_eq!(chunks.len(), 4, "{chunks:?}");
         assert_eq!(chunks[0].start, 0);
@@ -297,17 +289,9 @@ mod tests {
     fn s3_export_chunks_keep_multi_line_messages_whole() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("000000");
-        let mut text = String::new();
-        for i in 0..3000 {
-            text.push_str(&format!(
-                "2025-10-14T14:05:{:02}.118Z message {i}\n",
-                i % 60
-            ));
-            // Continuation lines: part of the message above, never a chunk start.
-            text.push_str("  continued line one\n  continued line two\n");
-        }
+        let text = s3_export_text(3000, "  continued line one\n  continued line two\n");
         std::fs::write(&p, &text).unwrap();
-        let f = input(&p, "exports/aws/apigateway/abc/prod/000000");
+        let f = input_at(&p, "exports/aws/apigateway/abc/prod/000000");
         let chunks = plan_chunks(&f, Some(ContainerKind::S3Export), 3, 1);
         assert_eq!(chunks.len(), 3);
         for c in &chunks[1..] {
@@ -348,13 +332,13 @@ mod tests {
             ));
         }
         std::fs::write(&p, &text).unwrap();
-        assert!(plan_chunks(&input(&p, "x/f.log"), None, 4, 1).is_empty());
-        assert!(plan_chunks(&input(&p, "aws/lambda/fn/f.log"), None, 4, 1).is_empty());
+        assert!(plan_chunks(&input_at(&p, "x/f.log"), None, 4, 1).is_empty());
+        assert!(plan_chunks(&input_at(&p, "aws/lambda/fn/f.log"), None, 4, 1).is_empty());
         std::fs::write(&p, "{\"requestId\":\"a\"}\n".repeat(10)).unwrap();
-        assert!(plan_chunks(&input(&p, "x/access.log"), None, 4, 1 << 20).is_empty());
+        assert!(plan_chunks(&input_at(&p, "x/access.log"), None, 4, 1 << 20).is_empty());
         let mut gz = vec![0x1f, 0x8b];
         gz.extend(std::iter::repeat_n(b'a', 4096));
         std::fs::write(&p, &gz).unwrap();
-        assert!(plan_chunks(&input(&p, "x/access.log.gz"), None, 4, 1).is_empty());
+        assert!(plan_chunks(&input_at(&p, "x/access.log.gz"), None, 4, 1).is_empty());
     }
 }

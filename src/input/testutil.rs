@@ -41,3 +41,26 @@ pub(crate) fn describe(f: &super::Frame<'_>) -> String {
         super::Frame::Skip { origin, reason } => format!("skip {reason} {origin:?}"),
     }
 }
+
+/// The input file at `path` (id 4), named `display` in reports.
+pub(crate) fn input_at(path: &std::path::Path, display: &str) -> super::InputFile {
+    super::InputFile {
+        id: 4,
+        path: Some(path.to_path_buf()),
+        display: display.into(),
+        size: Some(std::fs::metadata(path).unwrap().len()),
+    }
+}
+
+/// `n` CreateExportTask messages, each followed by the continuation lines `continued`.
+pub(crate) fn s3_export_text(n: usize, continued: &str) -> String {
+    let mut text = String::new();
+    for i in 0..n {
+        text.push_str(&format!(
+            "2025-10-14T14:05:{:02}.118Z message {i}\n",
+            i % 60
+        ));
+        text.push_str(continued);
+    }
+    text
+}
