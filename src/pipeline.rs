@@ -92,6 +92,9 @@ pub struct AnalyzeOptions {
 /// Plain access logs larger than twice this are read in chunks of at least this size.
 const CHUNK_MIN_BYTES: u64 = 32 << 20;
 
+/// Blocks of a file read in blocks that may wait for a thread at once.
+const MAX_QUEUED_BLOCKS: usize = 4;
+
 /// A gzip file at least this large on disk (some 40–100 MB of text) is read in blocks (in
 /// unit tests, the sample data's access logs are).
 const BLOCKS_MIN_BYTES: u64 = if cfg!(test) { 4 << 10 } else { 8 << 20 };
@@ -815,10 +818,12 @@ fn process_blocks(
 ) -> FileResult {
     let results: Mutex<Vec<(usize, FileResult)>> = Mutex::new(Vec::new());
     let queued = AtomicUsize::new(0);
-    let max_queued = rayon::current_num_threads();
+    // A few waiting blocks keep the parsing threads busy (the one reading thread cannot feed
+    // more than three or four); the cap bounds their memory whatever `--threads` says.
+    let max_queued = rayon::current_num_threads().min(MAX_QUEUED_BLOCKS);
     let path_group = input::log_group_from_path(&file.display);
-    // Replayed blocks come back for reuse: at most one per thread plus the one being filled
-    // exist at any time.
+    // Replayed blocks come back for reuse: at most the waiting ones, the one the reading thread
+    // parses and the one being filled exist at any time.
     let spare = Mutex::new(Vec::new());
     let handle = |k: usize, mut block: input::FrameBlock| {
         let mut w = FileWork::new(file, k == 0, opts, store, bodies);
@@ -1430,22 +1435,28 @@ pub fn analyze(
     // The invocations that get a row, in the table's order (day, start time, Lambda request
     // id: unique after the merge), by index: the rows are made and written a batch at a
     // time, each invocation freed as its row goes, so the invocations are not held twice.
-    let mut order: Vec<u32> = (0..invocations.len())
-        .filter(|&i| match &links[i] {
-            Some((_, m)) if *m != crate::model::MatchMethod::Ambiguous => !dropped[i],
-            _ => opts.filter.keeps_time(invocations[i].start_time_ms),
-        })
-        .map(|i| i as u32)
-        .collect();
-    let key = |i: u32| {
-        let v = &invocations[i as usize];
-        (
-            day_key(v.start_time_ms),
-            v.start_time_ms,
-            &v.lambda_request_id,
-        )
-    };
-    order.sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));
+    // Each key is computed once (an index into the invocations' chunks is a search) and the
+    // keys sorted in parallel; the index ends each key, so the order is total.
+    let order: Vec<u32> = pool.install(|| {
+        let mut keys: Vec<_> = (0..invocations.len())
+            .into_par_iter()
+            .filter(|&i| match &links[i] {
+                Some((_, m)) if *m != crate::model::MatchMethod::Ambiguous => !dropped[i],
+                _ => opts.filter.keeps_time(invocations[i].start_time_ms),
+            })
+            .map(|i| {
+                let v = &invocations[i];
+                (
+                    day_key(v.start_time_ms),
+                    v.start_time_ms,
+                    &v.lambda_request_id,
+                    i as u32,
+                )
+            })
+            .collect();
+        keys.par_sort_unstable();
+        keys.into_iter().map(|k| k.3).collect()
+    });
     t_classify += t2.elapsed().as_secs_f64();
     timings.insert("classify".to_string(), t_classify);
 
