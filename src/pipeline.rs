@@ -95,8 +95,8 @@ const CHUNK_MIN_BYTES: u64 = 32 << 20;
 /// Blocks of a file read in blocks that may wait for a thread at once.
 const MAX_QUEUED_BLOCKS: usize = 4;
 
-/// A gzip file at least this large on disk (some 40–100 MB of text) is read in blocks (in
-/// unit tests, the sample data's access logs are).
+/// A file that cannot be cut (gzip, JSON containers) at least this large on disk (for gzip,
+/// some 40–100 MB of text) is read in blocks (in unit tests, the sample data's are).
 const BLOCKS_MIN_BYTES: u64 = if cfg!(test) { 4 << 10 } else { 8 << 20 };
 
 /// A worker hands its records to the shard store every this many estimated bytes.
@@ -753,7 +753,8 @@ impl FileResult {
     }
 }
 
-/// Reads one file, one record-aligned chunk of a large one, or a large gzip file in blocks.
+/// Reads one file, one record-aligned chunk of a large one, or a large file that cannot be
+/// cut in blocks.
 fn process_file(
     file: &InputFile,
     piece: &Piece,
@@ -840,7 +841,7 @@ fn process_blocks(
     let res = rayon::scope(|scope| {
         let mut k = 0;
         let mut parallel = false;
-        let res = input::read_file_in_blocks(
+        input::read_file_in_blocks(
             file,
             opts.container,
             input::BLOCK_BYTES,
@@ -866,8 +867,7 @@ fn process_blocks(
                 }
                 k += 1;
             },
-        );
-        res
+        )
     });
     let mut parts = results.into_inner().unwrap_or_else(|e| e.into_inner());
     if let Some(w) = in_order {
@@ -1125,9 +1125,8 @@ pub fn analyze(
     // Units of half a group: a group holds about two.
     let mut store = ShardStore::new(shard_n, held_budget, group_budget / 2, spill_dir);
     // `None` once an interrupt stopped the reading: the remaining files are not read.
-    // Work units: whole files, record-aligned chunks of large plain access logs, and large
-    // gzip access logs read in blocks, so that one big file does not keep the other threads
-    // idle.
+    // Work units: whole files, record-aligned chunks of large plain access logs, and other
+    // large files read in blocks, so that one big file does not keep the other threads idle.
     let threads = pool.current_num_threads();
     let chunkable = threads > 1 && opts.kind.is_none_or(|k| k == LogKind::Access);
     let units: Vec<(usize, Piece)> = pool
@@ -1717,26 +1716,35 @@ mod progress_tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join(name);
         let opts = AnalyzeOptions {
+            threads: Some(threads),
+            memory_limit: 512 << 20,
+            ..sample_opts(out.clone(), "blocks-test")
+        };
+        analyze(&opts, &|_| {}).unwrap();
+        (out, dir)
+    }
+
+    /// Options of a run over the bundled `sample-data/` on 2 threads at `--memory-limit 64M`.
+    fn sample_opts(out: PathBuf, run_id: &str) -> AnalyzeOptions {
+        AnalyzeOptions {
             inputs: vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample-data")],
-            out: out.clone(),
+            out,
             access_formats: AccessFormats::default(),
             container: None,
             kind: None,
-            threads: Some(threads),
+            threads: Some(2),
             overwrite: false,
             rejects_per_reason: 10,
             compression: Compression::default(),
             max_rows_per_file: 5_000_000,
-            run_id: "blocks-test".into(),
+            run_id: run_id.into(),
             filter: Filter::default(),
             athena: None,
             reports: Reports::default(),
-            memory_limit: 512 << 20,
+            memory_limit: 64 << 20,
             spill_dir: None,
             api_config: Arc::default(),
-        };
-        analyze(&opts, &|_| {}).unwrap();
-        (out, dir)
+        }
     }
 
     /// Every Parquet file of a run's output with its bytes, and the summary without timings.
@@ -1863,25 +1871,7 @@ mod progress_tests {
     #[test]
     fn progress_counts_every_input_byte_then_names_the_phases_in_order() {
         let out = tempfile::tempdir().unwrap();
-        let opts = AnalyzeOptions {
-            inputs: vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample-data")],
-            out: out.path().join("out"),
-            access_formats: AccessFormats::default(),
-            container: None,
-            kind: None,
-            threads: Some(2),
-            overwrite: false,
-            rejects_per_reason: 10,
-            compression: Compression::default(),
-            max_rows_per_file: 5_000_000,
-            run_id: "progress-test".into(),
-            filter: Filter::default(),
-            athena: None,
-            reports: Reports::default(),
-            memory_limit: 64 << 20,
-            spill_dir: None,
-            api_config: Arc::default(),
-        };
+        let opts = sample_opts(out.path().join("out"), "progress-test");
         let seen = Mutex::new(Vec::new());
         analyze(&opts, &|p| seen.lock().unwrap().push(p)).unwrap();
         let seen = seen.into_inner().unwrap();

@@ -13,11 +13,10 @@
 //! [`read_file`] (rejects and skips included).
 
 use std::fs::File;
-use std::io::Read;
 
 use super::{
-    log_group_from_path, read_file, ContainerKind, Frame, FrameStats, InputError, InputFile,
-    SNIFF_BYTES,
+    decompress, path_names_stateful_log, read_file, ContainerKind, Frame, FrameStats, InputError,
+    InputFile, SNIFF_BYTES,
 };
 use crate::model::{Event, Origin, Reject};
 
@@ -30,6 +29,12 @@ pub const BLOCK_BYTES: usize = if cfg!(test) { 16 << 10 } else { 4 << 20 };
 struct Span {
     start: u32,
     len: u32,
+}
+
+impl Span {
+    fn of(self, text: &str) -> &str {
+        &text[self.start as usize..(self.start + self.len) as usize]
+    }
 }
 
 #[derive(Debug)]
@@ -63,11 +68,6 @@ impl FrameBlock {
     /// Bytes of strings held.
     pub fn text_len(&self) -> usize {
         self.text.len()
-    }
-
-    /// Frames held.
-    pub fn len(&self) -> usize {
-        self.items.len()
     }
 
     /// Whether it holds no frame.
@@ -112,7 +112,7 @@ impl FrameBlock {
     }
 
     fn get(&self, s: Span) -> &str {
-        &self.text[s.start as usize..(s.start + s.len) as usize]
+        s.of(&self.text)
     }
 
     /// Appends a frame.
@@ -142,7 +142,7 @@ impl FrameBlock {
     /// (keeping its buffers for the next one).
     pub fn replay(&mut self, on: &mut dyn FnMut(Frame<'_>)) {
         let text = &self.text;
-        let get = |s: Span| &text[s.start as usize..(s.start + s.len) as usize];
+        let get = |s: Span| s.of(text);
         for item in self.items.drain(..) {
             match item {
                 Item::Event {
@@ -179,37 +179,15 @@ pub fn plan_blocks(file: &InputFile, min_bytes: u64) -> bool {
     let (Some(path), Some(size)) = (&file.path, file.size) else {
         return false;
     };
-    if size < min_bytes {
+    if size < min_bytes || path_names_stateful_log(&file.display) {
         return false;
     }
-    let group = log_group_from_path(&file.display);
-    if group.as_deref().is_some_and(|g| {
-        g.starts_with("/aws/lambda/") || g.starts_with("API-Gateway-Execution-Logs_")
-    }) {
-        return false;
-    }
-    let Ok(mut f) = File::open(path) else {
+    let Ok(f) = File::open(path) else {
         return false;
     };
-    let mut head = Vec::with_capacity(SNIFF_BYTES);
-    if (&mut f)
-        .take(SNIFF_BYTES as u64)
-        .read_to_end(&mut head)
-        .is_err()
-    {
-        return false;
-    }
-    if head.starts_with(&[0x1f, 0x8b]) {
-        let Ok(f) = File::open(path) else {
-            return false;
-        };
-        head.clear();
-        let mut gz = flate2::read::MultiGzDecoder::new(f).take(SNIFF_BYTES as u64);
-        if gz.read_to_end(&mut head).is_err() {
-            return false;
-        }
-    }
-    !head.is_empty() && memchr::memchr(0, &head).is_none()
+    // The first bytes as `read_file` looks at them: gzip undone, as many layers as it does.
+    let head = decompress::Prefixed::read(decompress::open(f).reader, SNIFF_BYTES);
+    !head.has_error() && !head.prefix().is_empty() && memchr::memchr(0, head.prefix()).is_none()
 }
 
 /// Reads `file` as [`read_file`] does, handing its frames to `on_block` in blocks of about
@@ -380,6 +358,13 @@ mod tests {
         std::fs::write(&plain, br#"{"events":[{"message":"x","timestamp":1}]}"#).unwrap();
         let access_gz = input_at(&gz, "exports/aws/apigateway/abc/prod/access.log.gz");
         assert!(plan_blocks(&access_gz, 1));
+        // Firehose objects stored with S3 compression are gzip twice: undone as read_file does.
+        let twice = dir.path().join("firehose.gz");
+        std::fs::write(&twice, gzip(&gzip(&access))).unwrap();
+        assert!(
+            plan_blocks(&input_at(&twice, "x/firehose.gz"), 1),
+            "gzip twice"
+        );
         assert!(!plan_blocks(&access_gz, u64::MAX), "too small");
         assert!(
             plan_blocks(&input_at(&plain, "x/events.json"), 1),

@@ -15,7 +15,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use super::{
     detect, lines, s3_export, ContainerKind, Ctx, Frame, FrameStats, InputError, InputFile,
 };
-use super::{log_group_from_path, SNIFF_BYTES};
+use super::{path_names_stateful_log, SNIFF_BYTES};
 
 /// One byte range of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,10 +95,7 @@ fn count_lines(path: &std::path::Path, start: u64, end: u64) -> io::Result<u64> 
 /// without a BOM. Such a file's pieces each start on a record and need nothing read before
 /// them (Lambda and execution logs keep state from line to line).
 fn cuttable(file: &InputFile, head: &[u8], forced: Option<ContainerKind>) -> Option<ContainerKind> {
-    let group = log_group_from_path(&file.display);
-    if group.as_deref().is_some_and(|g| {
-        g.starts_with("/aws/lambda/") || g.starts_with("API-Gateway-Execution-Logs_")
-    }) {
+    if path_names_stateful_log(&file.display) {
         return None;
     }
     if head.is_empty() || memchr::memchr(0, head).is_some() || head.starts_with(b"\xEF\xBB\xBF") {

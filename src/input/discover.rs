@@ -110,6 +110,15 @@ fn segments(display: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Whether the path names a Lambda or execution log group: logs whose lines depend on the
+/// lines before them (an invocation's START to REPORT, a request's execution lines), so a
+/// file of one is never read in independent pieces.
+pub(crate) fn path_names_stateful_log(display: &str) -> bool {
+    log_group_from_path(display).is_some_and(|g| {
+        g.starts_with("/aws/lambda/") || g.starts_with("API-Gateway-Execution-Logs_")
+    })
+}
+
 /// The log group a path names, if any: segments `aws/lambda/NAME` give `/aws/lambda/NAME`;
 /// a segment starting `API-Gateway-Execution-Logs_` followed by a stage segment gives
 /// `API-Gateway-Execution-Logs_{apiId}/{stage}`; `aws/apigateway/…` gives `/aws/apigateway/`

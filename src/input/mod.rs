@@ -43,6 +43,7 @@ use crate::model::{Event, Origin, Reject, RejectReason};
 pub use blocks::{plan_blocks, read_file_in_blocks, FrameBlock, BLOCK_BYTES};
 pub use chunks::{plan_chunks, read_chunk, Chunk};
 pub use detect::detect;
+pub(crate) use discover::path_names_stateful_log;
 pub use discover::{discover, log_group_from_path, s3_export_stream_from_path};
 pub use linereader::MAX_LINE_BYTES;
 
