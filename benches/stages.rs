@@ -294,6 +294,9 @@ fn join_classify(c: &mut Criterion) {
     g.bench_function("classify_only", |b| {
         b.iter(|| black_box(classify_all(&out)))
     });
+    // Classify and build the output rows (`pipeline::request_row`), then free them: the
+    // per-request work between the join and the Arrow batches.
+    g.bench_function("request_rows", |b| b.iter(|| rows_of(&out).len()));
     g.finish();
 }
 
