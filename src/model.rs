@@ -497,7 +497,7 @@ pub struct RequestRow {
     /// Request time, epoch ms (`requestTimeEpoch`, else `requestTime` at second precision).
     pub request_time_ms: Option<i64>,
     /// `ms` or `s`: which of the two gave `request_time`.
-    pub request_time_precision: Option<String>,
+    pub request_time_precision: Option<&'static str>,
     /// The CloudWatch event time of the access record, epoch ms.
     pub log_time_ms: Option<i64>,
     /// `$context.domainName`.
@@ -583,13 +583,13 @@ pub struct RequestRow {
     /// Refused, or the backend's own 401/403/429 passed on.
     pub denied: bool,
     /// Phase all candidates share, `unknown` when they differ; null when not denied.
-    pub denial_phase: Option<String>,
+    pub denial_phase: Option<&'static str>,
     /// The class, when one candidate remains or a heuristic picked one.
-    pub denial_class: Option<String>,
+    pub denial_class: Option<&'static str>,
     /// Every class the non-heuristic evidence leaves possible.
-    pub candidates: Vec<String>,
+    pub candidates: Vec<&'static str>,
     /// `high`, `medium` or `low`; null when not denied or no class.
-    pub confidence: Option<String>,
+    pub confidence: Option<&'static str>,
     /// The facts that decided, by name.
     pub evidence: Pairs,
     /// What to add to the logs or the input to decide.
@@ -597,7 +597,7 @@ pub struct RequestRow {
     /// The joined authorizer invocation's Lambda request id.
     pub authorizer_lambda_request_id: Option<String>,
     /// The joined invocation's decision.
-    pub authorizer_decision: Option<String>,
+    pub authorizer_decision: Option<&'static str>,
     /// The joined invocation's duration.
     pub authorizer_duration_ms: Option<f64>,
     /// The joined invocation was a cold start (REPORT carried an Init Duration).
@@ -605,7 +605,7 @@ pub struct RequestRow {
     /// The joined invocation's error (`TypeError: Cannot read …`).
     pub authorizer_invocation_error: Option<String>,
     /// How the invocation was joined.
-    pub authorizer_match_method: Option<String>,
+    pub authorizer_match_method: Option<&'static str>,
     /// The access-log mapping the record was read with.
     pub access_format: Option<String>,
     /// The `$context` variables the record's format carries (present or `-`).
@@ -613,18 +613,18 @@ pub struct RequestRow {
     /// The authorizer's log covers the request's time and shows no invocation for it.
     pub authorizer_log_covers: bool,
     /// What the execution log established (`client_not_authorized`, `authorizer_invoked`, …).
-    pub exec_facts: Vec<String>,
+    pub exec_facts: Vec<&'static str>,
     /// `Method completed with status` from the execution log.
     pub exec_method_status: Option<i32>,
     /// Execution-log lines of the request; null when the execution log said nothing of it.
     pub exec_lines: Option<i32>,
     /// `--api-config`: the method's auth type (`NONE`, `AWS_IAM`, `CUSTOM`,
     /// `COGNITO_USER_POOLS`, `JWT`); null without a configuration naming the method.
-    pub method_auth_type: Option<String>,
+    pub method_auth_type: Option<&'static str>,
     /// `--api-config`: the method's authorizer.
     pub authorizer_name: Option<String>,
     /// `--api-config`: its type (`TOKEN`, `REQUEST`, `COGNITO_USER_POOLS`, `JWT`).
-    pub authorizer_type: Option<String>,
+    pub authorizer_type: Option<&'static str>,
     /// `--api-config`: its result cache TTL in seconds (0: no caching).
     pub authorizer_ttl_s: Option<i32>,
     /// `--api-config`: the method requires an API key.
@@ -635,7 +635,7 @@ pub struct RequestRow {
     /// directly or through `DEFAULT_4XX` / `DEFAULT_5XX`); null when not known.
     pub gateway_responses_customised: Option<Vec<String>>,
     /// Which logs said something about the request: `access`, `authorizer`, `execution`.
-    pub sources: Vec<String>,
+    pub sources: &'static [&'static str],
     /// Access-record keys no known `$context` variable explains.
     pub extra: Pairs,
     /// Input file of the access record (display path).

@@ -942,20 +942,21 @@ pub fn request_row(
         &cfg,
     );
     let (request_time_ms, precision) = match a.request_time() {
-        Some((t, p)) => (Some(t), Some(p.to_string())),
+        Some((t, p)) => (Some(t), Some(p)),
         None => (None, None),
     };
-    let mut sources = vec!["access".to_string()];
-    if inv.is_some() {
-        sources.push("authorizer".to_string());
-    }
-    if j.exec.is_some() {
-        sources.push("execution".to_string());
-    }
-    if a.known.0 == 0 {
-        // Known only from the execution log.
-        sources.remove(0);
-    }
+    // Which logs said something of the request (a record known only from the execution log
+    // has no access variable).
+    let sources: &'static [&'static str] = match (a.known.0 != 0, inv.is_some(), j.exec.is_some()) {
+        (true, false, false) => &["access"],
+        (true, true, false) => &["access", "authorizer"],
+        (true, false, true) => &["access", "execution"],
+        (true, true, true) => &["access", "authorizer", "execution"],
+        (false, false, false) => &[],
+        (false, true, false) => &["authorizer"],
+        (false, false, true) => &["execution"],
+        (false, true, true) => &["authorizer", "execution"],
+    };
     let api_id = a
         .api_id()
         .map(str::to_string)
@@ -1017,20 +1018,14 @@ pub fn request_row(
         response_latency_ms: opt_i32(a, Var::ResponseLatency),
         refused: c.denied && c.refused,
         denied: c.denied,
-        denial_phase: c.phase.map(|p| p.as_str().to_string()),
-        denial_class: c.class.map(|c| c.as_str().to_string()),
-        candidates: c
-            .candidates
-            .iter()
-            .map(|c| c.as_str().to_string())
-            .collect(),
-        confidence: c.confidence.map(|c| c.as_str().to_string()),
+        denial_phase: c.phase.map(|p| p.as_str()),
+        denial_class: c.class.map(|c| c.as_str()),
+        candidates: c.candidates.iter().map(|c| c.as_str()).collect(),
+        confidence: c.confidence.map(|c| c.as_str()),
         evidence: c.evidence,
         advice: c.advice,
         authorizer_lambda_request_id: inv.map(|(i, _)| i.lambda_request_id.clone()),
-        authorizer_decision: inv
-            .and_then(|(i, _)| i.decision)
-            .map(|d| d.as_str().to_string()),
+        authorizer_decision: inv.and_then(|(i, _)| i.decision).map(|d| d.as_str()),
         authorizer_duration_ms: inv.and_then(|(i, _)| i.duration_ms),
         authorizer_cold_start: inv.map(|(i, _)| i.init_duration_ms.is_some()),
         authorizer_invocation_error: inv.and_then(|(i, _)| {
@@ -1039,16 +1034,16 @@ pub fn request_row(
                 None => t.to_string(),
             })
         }),
-        authorizer_match_method: inv.map(|(_, m)| m.as_str().to_string()),
+        authorizer_match_method: inv.map(|(_, m)| m.as_str()),
         access_format: Some(a.mapping.to_string()),
         access_vars: access_vars(a.known),
         authorizer_log_covers: j.authorizer_log_covers,
         exec_facts: j.exec.as_ref().map(ExecFacts::names).unwrap_or_default(),
         exec_method_status: j.exec.as_ref().and_then(|e| e.method_status),
         exec_lines: j.exec.as_ref().map(|e| e.lines as i32),
-        method_auth_type: cfg.method_auth_type.map(|t| t.as_str().to_string()),
+        method_auth_type: cfg.method_auth_type.map(|t| t.as_str()),
         authorizer_name: cfg.authorizer_name.clone(),
-        authorizer_type: cfg.authorizer_type.map(|t| t.as_str().to_string()),
+        authorizer_type: cfg.authorizer_type.map(|t| t.as_str()),
         authorizer_ttl_s: cfg
             .authorizer_ttl_s
             .map(|t| t.clamp(i32::MIN.into(), i32::MAX.into()) as i32),

@@ -847,7 +847,7 @@ pub struct RowTally {
     requests: u64,
     denied: u64,
     refused: u64,
-    classes: Map<(String, Option<String>), ClassAcc>,
+    classes: Map<(&'static str, Option<&'static str>), ClassAcc>,
     by_status: Map<i32, u64>,
     advice: Map<String, u64>,
     untimed_denied: u64,
@@ -904,16 +904,18 @@ impl RowTally {
         }
         self.denied += 1;
         self.refused += r.refused as u64;
-        let phase = r.denial_phase.as_deref().unwrap_or("unknown");
-        let key = (phase.to_string(), r.denial_class.clone());
-        let e = self.classes.entry(key).or_insert_with(|| ClassAcc {
-            line: ClassCount {
-                phase: phase.to_string(),
-                class: r.denial_class.clone(),
+        let phase = r.denial_phase.unwrap_or("unknown");
+        let e = self
+            .classes
+            .entry((phase, r.denial_class))
+            .or_insert_with(|| ClassAcc {
+                line: ClassCount {
+                    phase: phase.to_string(),
+                    class: r.denial_class.map(str::to_string),
+                    ..Default::default()
+                },
                 ..Default::default()
-            },
-            ..Default::default()
-        });
+            });
         e.line.count += 1;
         let conf = r.confidence.as_deref().unwrap_or("none");
         match e.line.confidence.get_mut(conf) {
@@ -1003,7 +1005,7 @@ impl RowTally {
                 &minutes,
                 classes
                     .iter()
-                    .map(|((_, class), acc)| (class.as_deref().unwrap_or(UNDECIDED), &acc.minutes)),
+                    .map(|((_, class), acc)| (class.unwrap_or(UNDECIDED), &acc.minutes)),
                 f,
                 l,
                 untimed_denied,
@@ -1264,7 +1266,7 @@ mod tests {
 
     const T0: i64 = 1_762_160_400_000; // 2025-11-03T09:00:00Z
 
-    fn denied(id: &str, t: Option<i64>, class: Option<&str>) -> RequestRow {
+    fn denied(id: &str, t: Option<i64>, class: Option<&'static str>) -> RequestRow {
         RequestRow {
             request_id: id.into(),
             request_time_ms: t,
@@ -1272,7 +1274,7 @@ mod tests {
             denied: true,
             refused: true,
             denial_phase: Some(if class.is_some() { "waf" } else { "unknown" }.into()),
-            denial_class: class.map(Into::into),
+            denial_class: class,
             confidence: class.map(|_| "high".into()),
             source_file: "a.log".into(),
             ..Default::default()

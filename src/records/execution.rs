@@ -44,7 +44,7 @@ pub enum Fact {
 }
 
 /// Every fact, with its stable name (the `exec_facts` column).
-pub const FACTS: [(Fact, &str); 23] = [
+pub const FACTS: [(Fact, &'static str); 23] = [
     (Fact::StartingAuthorizer, "starting_authorizer"),
     (Fact::AuthorizerInvoked, "authorizer_invoked"),
     (Fact::AuthorizerAllow, "authorizer_allow"),
@@ -117,11 +117,11 @@ impl ExecFacts {
     }
 
     /// The facts established, in declaration order.
-    pub fn names(&self) -> Vec<String> {
+    pub fn names(&self) -> Vec<&'static str> {
         FACTS
             .iter()
             .filter(|(f, _)| self.has(*f))
-            .map(|(_, n)| n.to_string())
+            .map(|(_, n)| *n)
             .collect()
     }
 

@@ -9,12 +9,12 @@ const T0: i64 = 1_762_160_400_000; // 2025-11-03T09:00:00Z
 fn row(
     id: &str,
     t: i64,
-    class: Option<&str>,
-    phase: &str,
+    class: Option<&'static str>,
+    phase: &'static str,
     path: &str,
     ip: &str,
     refused: bool,
-    conf: Option<&str>,
+    conf: Option<&'static str>,
 ) -> RequestRow {
     RequestRow {
         request_id: id.into(),
@@ -24,9 +24,9 @@ fn row(
         status: Some(403),
         denied: true,
         refused,
-        denial_phase: Some(phase.into()),
-        denial_class: class.map(Into::into),
-        confidence: conf.map(Into::into),
+        denial_phase: Some(phase),
+        denial_class: class,
+        confidence: conf,
         source_file: "access.json".into(),
         ..Default::default()
     }

@@ -239,6 +239,8 @@ enum Get<R> {
     F64(fn(&R) -> Option<f64>),
     Bool(fn(&R) -> Option<bool>),
     List(fn(&R) -> &[String]),
+    /// A list of names from a fixed set (classes, sources, facts).
+    Names(fn(&R) -> &[&'static str]),
     OptList(fn(&R) -> Option<&[String]>),
     Map(fn(&R) -> &[(String, String)]),
 }
@@ -354,7 +356,7 @@ static REQUEST_COLS: &[Col<RequestRow>] = &[
     col("denied", false, Get::Bool(|r| Some(r.denied))),
     sd("denial_phase", |r| r.denial_phase.as_deref()),
     sd("denial_class", |r| r.denial_class.as_deref()),
-    col("candidates", false, Get::List(|r| &r.candidates)),
+    col("candidates", false, Get::Names(|r| &r.candidates)),
     sd("confidence", |r| r.confidence.as_deref()),
     col("evidence", false, Get::Map(|r| &r.evidence)),
     col("advice", false, Get::List(|r| &r.advice)),
@@ -381,7 +383,7 @@ static REQUEST_COLS: &[Col<RequestRow>] = &[
         false,
         Get::Bool(|r| Some(r.authorizer_log_covers)),
     ),
-    col("exec_facts", false, Get::List(|r| &r.exec_facts)),
+    col("exec_facts", false, Get::Names(|r| &r.exec_facts)),
     i32n("exec_method_status", |r| r.exec_method_status),
     i32n("exec_lines", |r| r.exec_lines),
     sd("method_auth_type", |r| r.method_auth_type.as_deref()),
@@ -399,7 +401,7 @@ static REQUEST_COLS: &[Col<RequestRow>] = &[
         true,
         Get::OptList(|r| r.gateway_responses_customised.as_deref()),
     ),
-    col("sources", false, Get::List(|r| &r.sources)),
+    col("sources", false, Get::Names(|r| r.sources)),
     col("extra", false, Get::Map(|r| &r.extra)),
     Col {
         name: "source_file",
@@ -489,7 +491,7 @@ fn data_type<R>(get: &Get<R>) -> DataType {
         Get::Ts(_) => DataType::Timestamp(TimeUnit::Millisecond, Some(UTC.into())),
         Get::F64(_) => DataType::Float64,
         Get::Bool(_) => DataType::Boolean,
-        Get::List(_) | Get::OptList(_) => DataType::List(list_item_field()),
+        Get::List(_) | Get::Names(_) | Get::OptList(_) => DataType::List(list_item_field()),
         Get::Map(_) => map_type(),
     }
 }
@@ -548,19 +550,17 @@ struct Size {
 }
 
 impl Size {
+    fn add_items<S: AsRef<str>>(&mut self, items: &[S]) {
+        self.items += items.len();
+        self.bytes += items.iter().map(|i| i.as_ref().len()).sum::<usize>();
+    }
+
     fn add<R>(&mut self, get: &Get<R>, r: &R) {
         match get {
             Get::Str(f) => self.bytes += f(r).map_or(0, str::len),
-            Get::List(f) => {
-                let l = f(r);
-                self.items += l.len();
-                self.bytes += l.iter().map(String::len).sum::<usize>();
-            }
-            Get::OptList(f) => {
-                let l = f(r).unwrap_or_default();
-                self.items += l.len();
-                self.bytes += l.iter().map(String::len).sum::<usize>();
-            }
+            Get::List(f) => self.add_items(f(r)),
+            Get::Names(f) => self.add_items(f(r)),
+            Get::OptList(f) => self.add_items(f(r).unwrap_or_default()),
             Get::Map(f) => {
                 let m = f(r);
                 self.items += m.len();
@@ -572,6 +572,20 @@ impl Size {
     }
 }
 
+/// A list-of-strings builder sized for a batch of `n` rows.
+fn list_builder(n: usize, size: &Size) -> ListBuilder<StringBuilder> {
+    let values = StringBuilder::with_capacity(size.items, size.bytes);
+    ListBuilder::with_capacity(values, n).with_field(list_item_field())
+}
+
+/// Appends one row's list.
+fn append_list<S: AsRef<str>>(b: &mut ListBuilder<StringBuilder>, items: &[S]) {
+    for item in items {
+        b.values().append_value(item);
+    }
+    b.append(true);
+}
+
 /// A column's accessor together with the Arrow builder it feeds.
 enum ColBuilder<R> {
     Str(fn(&R) -> Option<&str>, StringBuilder),
@@ -581,6 +595,7 @@ enum ColBuilder<R> {
     F64(fn(&R) -> Option<f64>, Float64Builder),
     Bool(fn(&R) -> Option<bool>, BooleanBuilder),
     List(fn(&R) -> &[String], ListBuilder<StringBuilder>),
+    Names(fn(&R) -> &[&'static str], ListBuilder<StringBuilder>),
     OptList(fn(&R) -> Option<&[String]>, ListBuilder<StringBuilder>),
     Map(
         fn(&R) -> &[(String, String)],
@@ -600,16 +615,9 @@ impl<R> ColBuilder<R> {
             ),
             Get::F64(f) => ColBuilder::F64(f, Float64Builder::with_capacity(n)),
             Get::Bool(f) => ColBuilder::Bool(f, BooleanBuilder::with_capacity(n)),
-            Get::List(f) => {
-                let values = StringBuilder::with_capacity(size.items, size.bytes);
-                let b = ListBuilder::with_capacity(values, n).with_field(list_item_field());
-                ColBuilder::List(f, b)
-            }
-            Get::OptList(f) => {
-                let values = StringBuilder::with_capacity(size.items, size.bytes);
-                let b = ListBuilder::with_capacity(values, n).with_field(list_item_field());
-                ColBuilder::OptList(f, b)
-            }
+            Get::List(f) => ColBuilder::List(f, list_builder(n, size)),
+            Get::Names(f) => ColBuilder::Names(f, list_builder(n, size)),
+            Get::OptList(f) => ColBuilder::OptList(f, list_builder(n, size)),
             Get::Map(f) => {
                 let names = MapFieldNames {
                     entry: "entries".to_string(),
@@ -637,19 +645,10 @@ impl<R> ColBuilder<R> {
             ColBuilder::Ts(f, b) => b.append_option(f(r)),
             ColBuilder::F64(f, b) => b.append_option(f(r)),
             ColBuilder::Bool(f, b) => b.append_option(f(r)),
-            ColBuilder::List(f, b) => {
-                for item in f(r) {
-                    b.values().append_value(item);
-                }
-                b.append(true);
-            }
+            ColBuilder::List(f, b) => append_list(b, f(r)),
+            ColBuilder::Names(f, b) => append_list(b, f(r)),
             ColBuilder::OptList(f, b) => match f(r) {
-                Some(items) => {
-                    for item in items {
-                        b.values().append_value(item);
-                    }
-                    b.append(true);
-                }
+                Some(items) => append_list(b, items),
                 None => b.append(false),
             },
             ColBuilder::Map(f, b) => {
@@ -677,7 +676,9 @@ impl<R> ColBuilder<R> {
             ColBuilder::Ts(_, mut b) => Arc::new(b.finish()),
             ColBuilder::F64(_, mut b) => Arc::new(b.finish()),
             ColBuilder::Bool(_, mut b) => Arc::new(b.finish()),
-            ColBuilder::List(_, mut b) | ColBuilder::OptList(_, mut b) => Arc::new(b.finish()),
+            ColBuilder::List(_, mut b)
+            | ColBuilder::Names(_, mut b)
+            | ColBuilder::OptList(_, mut b) => Arc::new(b.finish()),
             ColBuilder::Map(_, mut b) => Arc::new(b.finish()),
         }
     }
@@ -708,7 +709,7 @@ pub(crate) mod tests {
             api_id: s("api_id"),
             stage: s("stage"),
             request_time_ms: Some(1_706_745_599_123),
-            request_time_precision: s("request_time_precision"),
+            request_time_precision: Some("request_time_precision"),
             log_time_ms: Some(1_706_745_600_001),
             domain_name: s("domain_name"),
             http_method: s("http_method"),
@@ -751,35 +752,35 @@ pub(crate) mod tests {
             response_latency_ms: Some(17),
             refused: true,
             denied: true,
-            denial_phase: s("denial_phase"),
-            denial_class: s("denial_class"),
+            denial_phase: Some("denial_phase"),
+            denial_class: Some("denial_class"),
             candidates: vec!["lambda_deny".into(), "lambda_unauthorized".into()],
-            confidence: s("confidence"),
+            confidence: Some("confidence"),
             evidence: vec![
                 ("status".into(), "403".into()),
                 ("authorizer_error".into(), "-".into()),
             ],
             advice: vec!["add $context.authorizer.requestId".into()],
             authorizer_lambda_request_id: s("authorizer_lambda_request_id"),
-            authorizer_decision: s("authorizer_decision"),
+            authorizer_decision: Some("authorizer_decision"),
             authorizer_duration_ms: Some(3.25),
             authorizer_cold_start: Some(true),
             authorizer_invocation_error: s("authorizer_invocation_error"),
-            authorizer_match_method: s("authorizer_match_method"),
+            authorizer_match_method: Some("authorizer_match_method"),
             access_format: s("access_format"),
             access_vars: vec!["requestId".to_string(), "status".to_string()].into(),
             authorizer_log_covers: true,
             exec_facts: vec!["client_not_authorized".into()],
             exec_method_status: Some(403),
             exec_lines: Some(7),
-            method_auth_type: s("method_auth_type"),
+            method_auth_type: Some("method_auth_type"),
             authorizer_name: s("authorizer_name"),
-            authorizer_type: s("authorizer_type"),
+            authorizer_type: Some("authorizer_type"),
             authorizer_ttl_s: Some(300),
             api_key_required: Some(true),
             gateway_responses_default: Some(false),
             gateway_responses_customised: Some(vec!["ACCESS_DENIED".into()]),
-            sources: vec!["access".into(), "authorizer".into()],
+            sources: &["access", "authorizer"],
             extra: vec![("foo".into(), "bar".into())],
             source_file: "source_file".into(),
             source_line: 42,
