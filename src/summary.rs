@@ -917,7 +917,7 @@ impl RowTally {
                 ..Default::default()
             });
         e.line.count += 1;
-        let conf = r.confidence.as_deref().unwrap_or("none");
+        let conf = r.confidence.unwrap_or("none");
         match e.line.confidence.get_mut(conf) {
             Some(n) => *n += 1,
             None => {
@@ -1273,9 +1273,9 @@ mod tests {
             status: Some(403),
             denied: true,
             refused: true,
-            denial_phase: Some(if class.is_some() { "waf" } else { "unknown" }.into()),
+            denial_phase: Some(if class.is_some() { "waf" } else { "unknown" }),
             denial_class: class,
-            confidence: class.map(|_| "high".into()),
+            confidence: class.map(|_| "high"),
             source_file: "a.log".into(),
             ..Default::default()
         }

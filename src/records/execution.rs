@@ -44,7 +44,7 @@ pub enum Fact {
 }
 
 /// Every fact, with its stable name (the `exec_facts` column).
-pub const FACTS: [(Fact, &'static str); 23] = [
+pub const FACTS: [(Fact, &str); 23] = [
     (Fact::StartingAuthorizer, "starting_authorizer"),
     (Fact::AuthorizerInvoked, "authorizer_invoked"),
     (Fact::AuthorizerAllow, "authorizer_allow"),

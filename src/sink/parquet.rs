@@ -297,9 +297,7 @@ static REQUEST_COLS: &[Col<RequestRow>] = &[
     sd("api_id", |r| r.api_id.as_deref()),
     sd("stage", |r| r.stage.as_deref()),
     tsn("request_time", |r| r.request_time_ms),
-    s("request_time_precision", |r| {
-        r.request_time_precision.as_deref()
-    }),
+    s("request_time_precision", |r| r.request_time_precision),
     tsn("log_time", |r| r.log_time_ms),
     s("domain_name", |r| r.domain_name.as_deref()),
     sd("http_method", |r| r.http_method.as_deref()),
@@ -354,16 +352,16 @@ static REQUEST_COLS: &[Col<RequestRow>] = &[
     i32n("response_latency_ms", |r| r.response_latency_ms),
     col("refused", false, Get::Bool(|r| Some(r.refused))),
     col("denied", false, Get::Bool(|r| Some(r.denied))),
-    sd("denial_phase", |r| r.denial_phase.as_deref()),
-    sd("denial_class", |r| r.denial_class.as_deref()),
+    sd("denial_phase", |r| r.denial_phase),
+    sd("denial_class", |r| r.denial_class),
     col("candidates", false, Get::Names(|r| &r.candidates)),
-    sd("confidence", |r| r.confidence.as_deref()),
+    sd("confidence", |r| r.confidence),
     col("evidence", false, Get::Map(|r| &r.evidence)),
     col("advice", false, Get::List(|r| &r.advice)),
     s("authorizer_lambda_request_id", |r| {
         r.authorizer_lambda_request_id.as_deref()
     }),
-    sd("authorizer_decision", |r| r.authorizer_decision.as_deref()),
+    sd("authorizer_decision", |r| r.authorizer_decision),
     f64n("authorizer_duration_ms", |r| r.authorizer_duration_ms),
     col(
         "authorizer_cold_start",
@@ -373,9 +371,7 @@ static REQUEST_COLS: &[Col<RequestRow>] = &[
     s("authorizer_invocation_error", |r| {
         r.authorizer_invocation_error.as_deref()
     }),
-    sd("authorizer_match_method", |r| {
-        r.authorizer_match_method.as_deref()
-    }),
+    sd("authorizer_match_method", |r| r.authorizer_match_method),
     sd("access_format", |r| r.access_format.as_deref()),
     col("access_vars", false, Get::List(|r| &r.access_vars)),
     col(
@@ -386,9 +382,9 @@ static REQUEST_COLS: &[Col<RequestRow>] = &[
     col("exec_facts", false, Get::Names(|r| &r.exec_facts)),
     i32n("exec_method_status", |r| r.exec_method_status),
     i32n("exec_lines", |r| r.exec_lines),
-    sd("method_auth_type", |r| r.method_auth_type.as_deref()),
+    sd("method_auth_type", |r| r.method_auth_type),
     sd("authorizer_name", |r| r.authorizer_name.as_deref()),
-    sd("authorizer_type", |r| r.authorizer_type.as_deref()),
+    sd("authorizer_type", |r| r.authorizer_type),
     i32n("authorizer_ttl_s", |r| r.authorizer_ttl_s),
     col("api_key_required", true, Get::Bool(|r| r.api_key_required)),
     col(
@@ -754,7 +750,7 @@ pub(crate) mod tests {
             denied: true,
             denial_phase: Some("denial_phase"),
             denial_class: Some("denial_class"),
-            candidates: vec!["lambda_deny".into(), "lambda_unauthorized".into()],
+            candidates: vec!["lambda_deny", "lambda_unauthorized"],
             confidence: Some("confidence"),
             evidence: vec![
                 ("status".into(), "403".into()),
@@ -770,7 +766,7 @@ pub(crate) mod tests {
             access_format: s("access_format"),
             access_vars: vec!["requestId".to_string(), "status".to_string()].into(),
             authorizer_log_covers: true,
-            exec_facts: vec!["client_not_authorized".into()],
+            exec_facts: vec!["client_not_authorized"],
             exec_method_status: Some(403),
             exec_lines: Some(7),
             method_auth_type: Some("method_auth_type"),
