@@ -301,7 +301,7 @@ fn join_classify(c: &mut Criterion) {
 }
 
 /// The output rows, built by `pipeline::request_row` as `analyze` builds them.
-fn rows_of(out: &JoinOutput) -> Vec<RequestRow> {
+fn rows_of(out: &JoinOutput) -> Vec<RequestRow<'_>> {
     let files: [std::sync::Arc<str>; 1] = ["aws/apigateway/ed6jxj1uly/prod/access.log".into()];
     let api = gatelog::apiconfig::ApiConfig::default();
     out.requests

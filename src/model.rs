@@ -482,18 +482,25 @@ mod tests {
 /// A key/value pair list kept in a stable order (Parquet `map<string,string>`).
 pub type Pairs = Vec<(String, String)>;
 
+/// Text of a [`RequestRow`]: borrowed from the joined record (or invocation) it was read from,
+/// owned where gatelog made it (a redacted message, a composed error).
+pub type Text<'a> = std::borrow::Cow<'a, str>;
+
 /// One row of the `requests` table: a request with everything joined to it and its
 /// classification. Column order and types are documented in README.md ("Output columns").
+///
+/// The row borrows its text from the joined request it describes, which outlives it while the
+/// row is tallied and written: building a row copies no value of the record.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct RequestRow {
+pub struct RequestRow<'a> {
     /// `$context.requestId`.
-    pub request_id: String,
+    pub request_id: Text<'a>,
     /// `$context.extendedRequestId`.
-    pub extended_request_id: Option<String>,
+    pub extended_request_id: Option<Text<'a>>,
     /// `$context.apiId` (from the record, the log group or a logged event).
-    pub api_id: Option<String>,
+    pub api_id: Option<Text<'a>>,
     /// `$context.stage`.
-    pub stage: Option<String>,
+    pub stage: Option<Text<'a>>,
     /// Request time, epoch ms (`requestTimeEpoch`, else `requestTime` at second precision).
     pub request_time_ms: Option<i64>,
     /// `ms` or `s`: which of the two gave `request_time`.
@@ -501,41 +508,41 @@ pub struct RequestRow {
     /// The CloudWatch event time of the access record, epoch ms.
     pub log_time_ms: Option<i64>,
     /// `$context.domainName`.
-    pub domain_name: Option<String>,
+    pub domain_name: Option<Text<'a>>,
     /// `$context.httpMethod`.
-    pub http_method: Option<String>,
+    pub http_method: Option<Text<'a>>,
     /// `$context.resourcePath` (the template).
-    pub resource_path: Option<String>,
+    pub resource_path: Option<Text<'a>>,
     /// `$context.path` (the actual path, with the stage).
-    pub path: Option<String>,
+    pub path: Option<Text<'a>>,
     /// `$context.routeKey` (HTTP APIs).
-    pub route_key: Option<String>,
+    pub route_key: Option<Text<'a>>,
     /// `$context.protocol`.
-    pub protocol: Option<String>,
+    pub protocol: Option<Text<'a>>,
     /// `$context.status`.
     pub status: Option<i32>,
     /// `$context.responseLength`.
     pub response_length: Option<i64>,
     /// `$context.identity.sourceIp`.
-    pub source_ip: Option<String>,
+    pub source_ip: Option<Text<'a>>,
     /// `$context.identity.caller`.
-    pub identity_caller: Option<String>,
+    pub identity_caller: Option<Text<'a>>,
     /// `$context.identity.user`.
-    pub identity_user: Option<String>,
+    pub identity_user: Option<Text<'a>>,
     /// `$context.identity.userArn`.
-    pub identity_user_arn: Option<String>,
+    pub identity_user_arn: Option<Text<'a>>,
     /// `$context.identity.apiKeyId` (never the key itself).
-    pub api_key_id: Option<String>,
+    pub api_key_id: Option<Text<'a>>,
     /// `$context.identity.userAgent`.
-    pub user_agent: Option<String>,
+    pub user_agent: Option<Text<'a>>,
     /// `$context.error.message`.
-    pub error_message: Option<String>,
+    pub error_message: Option<Text<'a>>,
     /// `$context.error.responseType`.
-    pub error_response_type: Option<String>,
+    pub error_response_type: Option<Text<'a>>,
     /// `$context.authorizer.status`.
     pub authorizer_status: Option<i32>,
     /// `$context.authorizer.error`.
-    pub authorizer_error: Option<String>,
+    pub authorizer_error: Option<Text<'a>>,
     /// `$context.authorizer.latency`.
     pub authorizer_latency_ms: Option<i32>,
     /// `$context.authorizer.integrationStatus`.
@@ -543,39 +550,39 @@ pub struct RequestRow {
     /// `$context.authorizer.integrationLatency`.
     pub authorizer_integration_latency_ms: Option<i32>,
     /// `$context.authorizer.requestId` (the authorizer Lambda's request id).
-    pub authorizer_request_id: Option<String>,
+    pub authorizer_request_id: Option<Text<'a>>,
     /// `$context.authorizer.principalId`.
-    pub authorizer_principal_id: Option<String>,
+    pub authorizer_principal_id: Option<Text<'a>>,
     /// `$context.authenticate.status`.
     pub authenticate_status: Option<i32>,
     /// `$context.authenticate.error`.
-    pub authenticate_error: Option<String>,
+    pub authenticate_error: Option<Text<'a>>,
     /// `$context.authenticate.latency`.
     pub authenticate_latency_ms: Option<i32>,
     /// `$context.authorize.status`.
     pub authorize_status: Option<i32>,
     /// `$context.authorize.error`.
-    pub authorize_error: Option<String>,
+    pub authorize_error: Option<Text<'a>>,
     /// `$context.authorize.latency`.
     pub authorize_latency_ms: Option<i32>,
     /// `$context.waf.status`.
     pub waf_status: Option<i32>,
     /// `$context.waf.error`.
-    pub waf_error: Option<String>,
+    pub waf_error: Option<Text<'a>>,
     /// `$context.waf.latency`.
     pub waf_latency_ms: Option<i32>,
     /// `$context.wafResponseCode`.
-    pub waf_response_code: Option<String>,
+    pub waf_response_code: Option<Text<'a>>,
     /// `$context.integration.status`.
     pub integration_status: Option<i32>,
     /// `$context.integration.integrationStatus`.
     pub integration_integration_status: Option<i32>,
     /// `$context.integration.error`.
-    pub integration_error: Option<String>,
+    pub integration_error: Option<Text<'a>>,
     /// `$context.integration.latency`.
     pub integration_latency_ms: Option<i32>,
     /// `$context.integration.requestId`.
-    pub integration_request_id: Option<String>,
+    pub integration_request_id: Option<Text<'a>>,
     /// `$context.responseLatency`.
     pub response_latency_ms: Option<i32>,
     /// The gateway itself produced the refusal.
@@ -595,7 +602,7 @@ pub struct RequestRow {
     /// What to add to the logs or the input to decide.
     pub advice: Vec<String>,
     /// The joined authorizer invocation's Lambda request id.
-    pub authorizer_lambda_request_id: Option<String>,
+    pub authorizer_lambda_request_id: Option<Text<'a>>,
     /// The joined invocation's decision.
     pub authorizer_decision: Option<&'static str>,
     /// The joined invocation's duration.
@@ -603,11 +610,11 @@ pub struct RequestRow {
     /// The joined invocation was a cold start (REPORT carried an Init Duration).
     pub authorizer_cold_start: Option<bool>,
     /// The joined invocation's error (`TypeError: Cannot read …`).
-    pub authorizer_invocation_error: Option<String>,
+    pub authorizer_invocation_error: Option<Text<'a>>,
     /// How the invocation was joined.
     pub authorizer_match_method: Option<&'static str>,
     /// The access-log mapping the record was read with.
-    pub access_format: Option<String>,
+    pub access_format: Option<Text<'a>>,
     /// The `$context` variables the record's format carries (present or `-`).
     pub access_vars: std::sync::Arc<[String]>,
     /// The authorizer's log covers the request's time and shows no invocation for it.
@@ -622,7 +629,7 @@ pub struct RequestRow {
     /// `COGNITO_USER_POOLS`, `JWT`); null without a configuration naming the method.
     pub method_auth_type: Option<&'static str>,
     /// `--api-config`: the method's authorizer.
-    pub authorizer_name: Option<String>,
+    pub authorizer_name: Option<Text<'a>>,
     /// `--api-config`: its type (`TOKEN`, `REQUEST`, `COGNITO_USER_POOLS`, `JWT`).
     pub authorizer_type: Option<&'static str>,
     /// `--api-config`: its result cache TTL in seconds (0: no caching).

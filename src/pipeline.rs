@@ -16,7 +16,7 @@ use crate::invstore::{BodyBatch, InvocationHead, InvocationStore};
 use crate::join::{self, Linker};
 use crate::model::{
     excerpt, Chunked, Event, Invocation, InvocationRow, LogKind, Origin, Reject, RejectReason,
-    RequestRow,
+    RequestRow, Text,
 };
 use crate::records::access::{AccessParser, AccessRecord, Parsed};
 use crate::records::authorizer::{looks_like_lambda, AuthorizerLog, LambdaLine};
@@ -104,6 +104,16 @@ const BATCH_BYTES: usize = 1 << 20;
 
 /// Rows a summary tally counts before it is merged into the group's (in row order).
 const TALLY_ROWS: usize = 16_384;
+
+/// A group of joined requests on its way to the writer: the requests, their output order
+/// (indexes into `requests`), each row's linked invocation read back from the store (in that
+/// order), and the day before which no later group has a row.
+struct Group {
+    requests: Vec<join::Joined>,
+    order: Vec<usize>,
+    invocations: Vec<Option<(Invocation, crate::model::MatchMethod)>>,
+    next_day: Option<i64>,
+}
 
 /// Invocation rows made and written at once.
 const INVOCATION_ROWS_AT_ONCE: usize = 1 << 16;
@@ -889,8 +899,8 @@ fn opt_i32(r: &AccessRecord, v: Var) -> Option<i32> {
     r.int(v).and_then(|x| i32::try_from(x).ok())
 }
 
-fn s(r: &AccessRecord, v: Var) -> Option<String> {
-    r.get(v).map(str::to_string)
+fn s(r: &AccessRecord, v: Var) -> Option<Text<'_>> {
+    r.get(v).map(Text::Borrowed)
 }
 
 /// The `access_vars` column: the same few lists for every row of a source, built once per
@@ -912,12 +922,12 @@ fn access_vars(known: crate::records::vars::VarSet) -> Arc<[String]> {
 /// Builds the output row of one joined, classified request (`inv`: its linked invocation,
 /// `j.invocation`'s, read back from the store; `source_files`: the display names of the run's
 /// inputs, by file index, shared by the rows; `api`: what `--api-config` said).
-pub fn request_row(
-    j: &join::Joined,
-    inv: Option<(&Invocation, crate::model::MatchMethod)>,
+pub fn request_row<'a>(
+    j: &'a join::Joined,
+    inv: Option<(&'a Invocation, crate::model::MatchMethod)>,
     source_files: &[Arc<str>],
     api: &crate::apiconfig::ApiConfig,
-) -> RequestRow {
+) -> RequestRow<'a> {
     let a = &j.access;
     let cfg = api.facts(&crate::apiconfig::RequestKey {
         api_id: a
@@ -959,14 +969,14 @@ pub fn request_row(
     };
     let api_id = a
         .api_id()
-        .map(str::to_string)
-        .or_else(|| inv.and_then(|(i, _)| i.logged_api_id.as_deref().map(str::to_string)));
+        .or_else(|| inv.and_then(|(i, _)| i.logged_api_id.as_deref()))
+        .map(Text::Borrowed);
     let stage = a
         .stage()
-        .map(str::to_string)
-        .or_else(|| inv.and_then(|(i, _)| i.logged_stage.as_deref().map(str::to_string)));
+        .or_else(|| inv.and_then(|(i, _)| i.logged_stage.as_deref()))
+        .map(Text::Borrowed);
     RequestRow {
-        request_id: a.request_id().to_string(),
+        request_id: Text::Borrowed(a.request_id()),
         extended_request_id: s(a, Var::ExtendedRequestId),
         api_id,
         stage,
@@ -987,14 +997,10 @@ pub fn request_row(
         identity_user_arn: s(a, Var::UserArn),
         api_key_id: s(a, Var::ApiKeyId),
         user_agent: s(a, Var::UserAgent),
-        error_message: a
-            .get(Var::ErrorMessage)
-            .map(|m| redact::scrub(m).into_owned()),
+        error_message: a.get(Var::ErrorMessage).map(redact::scrub),
         error_response_type: s(a, Var::ErrorResponseType),
         authorizer_status: opt_i32(a, Var::AuthorizerStatus),
-        authorizer_error: a
-            .get(Var::AuthorizerError)
-            .map(|m| redact::scrub(m).into_owned()),
+        authorizer_error: a.get(Var::AuthorizerError).map(redact::scrub),
         authorizer_latency_ms: opt_i32(a, Var::AuthorizerLatency),
         authorizer_integration_status: opt_i32(a, Var::AuthorizerIntegrationStatus),
         authorizer_integration_latency_ms: opt_i32(a, Var::AuthorizerIntegrationLatency),
@@ -1024,25 +1030,25 @@ pub fn request_row(
         confidence: c.confidence.map(|c| c.as_str()),
         evidence: c.evidence,
         advice: c.advice,
-        authorizer_lambda_request_id: inv.map(|(i, _)| i.lambda_request_id.clone()),
+        authorizer_lambda_request_id: inv.map(|(i, _)| Text::Borrowed(&*i.lambda_request_id)),
         authorizer_decision: inv.and_then(|(i, _)| i.decision).map(|d| d.as_str()),
         authorizer_duration_ms: inv.and_then(|(i, _)| i.duration_ms),
         authorizer_cold_start: inv.map(|(i, _)| i.init_duration_ms.is_some()),
         authorizer_invocation_error: inv.and_then(|(i, _)| {
-            i.error_type.as_ref().map(|t| match &i.error_message {
-                Some(m) => redact::scrub(&format!("{t}: {m}")).into_owned(),
-                None => t.to_string(),
+            i.error_type.as_deref().map(|t| match &i.error_message {
+                Some(m) => Text::Owned(redact::scrub(&format!("{t}: {m}")).into_owned()),
+                None => Text::Borrowed(t),
             })
         }),
         authorizer_match_method: inv.map(|(_, m)| m.as_str()),
-        access_format: Some(a.mapping.to_string()),
+        access_format: Some(Text::Borrowed(&*a.mapping)),
         access_vars: access_vars(a.known),
         authorizer_log_covers: j.authorizer_log_covers,
         exec_facts: j.exec.as_ref().map(ExecFacts::names).unwrap_or_default(),
         exec_method_status: j.exec.as_ref().and_then(|e| e.method_status),
         exec_lines: j.exec.as_ref().map(|e| e.lines as i32),
         method_auth_type: cfg.method_auth_type.map(|t| t.as_str()),
-        authorizer_name: cfg.authorizer_name.clone(),
+        authorizer_name: cfg.authorizer_name.clone().map(Text::Owned),
         authorizer_type: cfg.authorizer_type.map(|t| t.as_str()),
         authorizer_ttl_s: cfg
             .authorizer_ttl_s
@@ -1276,22 +1282,59 @@ pub fn analyze(
     let mut t_classify = 0.0;
     let mut tally = RowTally::default();
     let mut filtered_out = 0usize;
-    // The Parquet writer runs on its own thread, writing one group while the next is
-    // classified (two groups in memory at most: the budget counts them).
-    let (t_write, produced) = std::thread::scope(|scope| {
-        // A group's rows, and the day before which no later group has a row (the files of
-        // earlier days are finished once the group is written).
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<RequestRow>, Option<i64>)>(0);
+    // The Parquet writer runs on its own thread: it classifies a group's requests into rows,
+    // tallies and writes them while the next group is read back, joined and sorted (two
+    // groups in memory at most: the budget counts them). The rows borrow their text from the
+    // group's requests and invocations, which go to the writer with them.
+    let (t_rows, t_write, group_tally, produced) = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Group>(0);
         let writer_ref = &mut writer;
         let pool_ref = &pool;
-        let handle = scope.spawn(move || -> Result<f64, PipelineError> {
-            let mut t = 0.0;
-            for (rows, next_day) in rx {
+        let source_files = &source_files;
+        let api_config = &opts.api_config;
+        let handle = scope.spawn(move || -> Result<(f64, f64, RowTally), PipelineError> {
+            let (mut t_rows, mut t_write) = (0.0, 0.0);
+            let mut tally = RowTally::default();
+            for g in rx {
                 let t3 = Instant::now();
+                let (rows, part) = pool_ref.install(|| {
+                    let mut rows: Vec<RequestRow<'_>> = Vec::new();
+                    g.order
+                        .par_iter()
+                        .zip(g.invocations.par_iter())
+                        .map(|(&i, inv)| {
+                            request_row(
+                                &g.requests[i],
+                                inv.as_ref().map(|(v, m)| (v, *m)),
+                                source_files,
+                                api_config,
+                            )
+                        })
+                        .collect_into_vec(&mut rows);
+                    // Counted in parallel, in fixed runs of rows merged in row order: the
+                    // tally of the whole, and the same whatever the threads (the `top_*`
+                    // counts, once trimmed, depend on the order they were merged in).
+                    let parts: Vec<RowTally> = rows
+                        .par_chunks(TALLY_ROWS)
+                        .map(|chunk| {
+                            let mut t = RowTally::default();
+                            chunk.iter().for_each(|r| t.add(r));
+                            t
+                        })
+                        .collect();
+                    let part = parts.into_iter().fold(RowTally::default(), |mut a, b| {
+                        a.merge(b);
+                        a
+                    });
+                    (rows, part)
+                });
+                tally.merge(part);
+                let t4 = Instant::now();
+                t_rows += (t4 - t3).as_secs_f64();
                 // Columns are encoded in parallel on the run's pool.
                 pool_ref.install(|| -> Result<(), PipelineError> {
                     writer_ref.write_requests(rows.iter())?;
-                    if let Some(day) = next_day {
+                    if let Some(day) = g.next_day {
                         writer_ref.finish_request_days_before(day)?;
                         // More groups follow: the writers' row groups stay within their
                         // share of the memory limit.
@@ -1299,10 +1342,21 @@ pub fn analyze(
                     }
                     Ok(())
                 })?;
-                pool_ref.install(|| rows.into_par_iter().for_each(drop));
-                t += t3.elapsed().as_secs_f64();
+                drop(rows);
+                let Group {
+                    requests,
+                    invocations,
+                    ..
+                } = g;
+                pool_ref.install(|| {
+                    rayon::join(
+                        || requests.into_par_iter().for_each(drop),
+                        || invocations.into_par_iter().for_each(drop),
+                    )
+                });
+                t_write += t4.elapsed().as_secs_f64();
             }
-            Ok(t)
+            Ok((t_rows, t_write, tally))
         });
         let produced = (|| -> Result<(), PipelineError> {
             let mut s = 0usize;
@@ -1335,8 +1389,9 @@ pub fn analyze(
                 }
                 s = end;
                 // Sorted by a key computed once per request (borrowing the id), in parallel;
-                // the key ends in the request's provenance, so the order is total.
-                let order: Vec<usize> = pool.install(|| {
+                // the key ends in the request's provenance, so the order is total. The linked
+                // invocations' bodies are read back from the store in that order.
+                let (order, invocations) = pool.install(|| {
                     let mut keys: Vec<_> = requests
                         .par_iter()
                         .enumerate()
@@ -1354,51 +1409,25 @@ pub fn analyze(
                         })
                         .collect();
                     keys.par_sort_unstable();
-                    keys.into_iter().map(|k| k.5).collect()
-                });
-                let rows: Vec<RequestRow> = pool.install(|| {
-                    try_collect_in_place(order.par_iter().map(|&i| {
-                        let j = &requests[i];
-                        // The linked invocation's body, read back from the store.
-                        let inv = j
+                    let order: Vec<usize> = keys.into_iter().map(|k| k.5).collect();
+                    let invocations = try_collect_in_place(order.par_iter().map(|&i| {
+                        requests[i]
                             .invocation
                             .map(|(ii, m)| bodies.get(linker.body(ii)).map(|v| (v, m)))
-                            .transpose()?;
-                        Ok::<_, SpillError>(request_row(
-                            j,
-                            inv.as_ref().map(|(v, m)| (v, *m)),
-                            &source_files,
-                            &opts.api_config,
-                        ))
-                    }))
-                })?;
-                // Counted in parallel, in fixed runs of rows merged in row order: the tally
-                // of the whole, and the same whatever the threads (the `top_*` counts, once
-                // trimmed, depend on the order they were merged in).
-                let part = pool.install(|| {
-                    rayon::join(
-                        || requests.into_par_iter().for_each(drop),
-                        || {
-                            let parts: Vec<RowTally> = rows
-                                .par_chunks(TALLY_ROWS)
-                                .map(|chunk| {
-                                    let mut t = RowTally::default();
-                                    chunk.iter().for_each(|r| t.add(r));
-                                    t
-                                })
-                                .collect();
-                            parts.into_iter().fold(RowTally::default(), |mut a, b| {
-                                a.merge(b);
-                                a
-                            })
-                        },
-                    )
-                    .1
+                            .transpose()
+                    }));
+                    (order, invocations)
                 });
-                tally.merge(part);
+                let invocations = invocations?;
                 t_classify += t2.elapsed().as_secs_f64();
                 let next_day = shards.shards.get(s).map(|u| u.first_day());
-                if tx.send((rows, next_day)).is_err() {
+                let group = Group {
+                    requests,
+                    order,
+                    invocations,
+                    next_day,
+                };
+                if tx.send(group).is_err() {
                     // The writer stopped on an error, which its result carries.
                     break;
                 }
@@ -1410,8 +1439,13 @@ pub fn analyze(
         let written = handle
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (written, produced)
+        match written {
+            Ok((r, w, t)) => (r, Ok(w), t, produced),
+            Err(e) => (0.0, Err(e), RowTally::default(), produced),
+        }
     });
+    t_classify += t_rows;
+    tally.merge(group_tally);
     let t_write = t_write?;
     produced?;
     let duplicate_records = shards.duplicate_records;

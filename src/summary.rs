@@ -497,8 +497,10 @@ fn trim(m: &mut Map<String, u64>) -> bool {
     true
 }
 
-fn nonempty(v: &Option<String>) -> Option<&str> {
-    v.as_deref().filter(|v| !v.is_empty() && *v != "-")
+fn nonempty<S: AsRef<str>>(v: &Option<S>) -> Option<&str> {
+    v.as_ref()
+        .map(AsRef::as_ref)
+        .filter(|v| !v.is_empty() && *v != "-")
 }
 
 /// Adds `from`'s counts to `into`.
@@ -602,11 +604,11 @@ impl Examples {
         let key = (t.is_none(), t.unwrap_or(0));
         if self.full {
             let (b, t0, id) = &self.v[EXAMPLES - 1];
-            if (key, r.request_id.as_str()) >= ((*b, *t0), id.as_str()) {
+            if (key, &*r.request_id) >= ((*b, *t0), id.as_str()) {
                 return;
             }
         }
-        self.v.push((key.0, key.1, r.request_id.clone()));
+        self.v.push((key.0, key.1, r.request_id.to_string()));
         if self.v.len() >= 8 * EXAMPLES {
             self.settle();
         }
@@ -1266,9 +1268,9 @@ mod tests {
 
     const T0: i64 = 1_762_160_400_000; // 2025-11-03T09:00:00Z
 
-    fn denied(id: &str, t: Option<i64>, class: Option<&'static str>) -> RequestRow {
+    fn denied(id: &str, t: Option<i64>, class: Option<&'static str>) -> RequestRow<'static> {
         RequestRow {
-            request_id: id.into(),
+            request_id: id.to_string().into(),
             request_time_ms: t,
             status: Some(403),
             denied: true,
@@ -1317,7 +1319,7 @@ mod tests {
                 (
                     r.request_time_ms.is_none(),
                     r.request_time_ms.unwrap_or(0),
-                    r.request_id.clone(),
+                    r.request_id.to_string(),
                 )
             })
             .collect();
@@ -1334,8 +1336,8 @@ mod tests {
                 let t = (i % 7 != 0).then_some(T0 + (i as i64 % 37) * 61_000);
                 let mut r = denied(&format!("req-{i:03}"), t, classes[i % 3]);
                 r.denied = i % 5 != 0;
-                r.source_ip = Some(format!("198.51.100.{}", i % 11));
-                r.resource_path = Some(format!("/p{}", i % 4));
+                r.source_ip = Some(format!("198.51.100.{}", i % 11).into());
+                r.resource_path = Some(format!("/p{}", i % 4).into());
                 r.source_file = format!("f{}.log", i % 2).into();
                 r.advice = vec![format!("advice {}", i % 3)];
                 r.authorizer_status = Some(200);
@@ -1455,11 +1457,11 @@ mod tests {
                 Some(T0 + 1000 * (8 - i as i64)),
                 Some("waf_block"),
             );
-            r.source_ip = Some(format!("192.0.2.{ip}"));
-            r.resource_path = (i % 2 == 0).then(|| "/a".to_string());
+            r.source_ip = Some(format!("192.0.2.{ip}").into());
+            r.resource_path = (i % 2 == 0).then(|| "/a".into());
             r.path = Some("/prod/x".into());
             r.identity_caller = Some("AROAX:bob".into());
-            r.identity_user_arn = (i == 0).then(|| "arn:aws:iam::1:user/al".to_string());
+            r.identity_user_arn = (i == 0).then(|| "arn:aws:iam::1:user/al".into());
             r.api_key_id = Some("-".into());
             rows.push(r);
         }
@@ -1516,9 +1518,9 @@ mod tests {
             .map(|i| {
                 let mut r = denied(&format!("r{i}"), Some(T0 + i as i64), Some("waf_block"));
                 r.source_ip = Some(match i % 4 {
-                    0 if i < 28_000 => "198.51.100.7".to_string(),
-                    1 if i < 12_000 => "198.51.100.9".to_string(),
-                    _ => format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255),
+                    0 if i < 28_000 => "198.51.100.7".into(),
+                    1 if i < 12_000 => "198.51.100.9".into(),
+                    _ => format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255).into(),
                 });
                 r.resource_path = Some("/payments".into());
                 r
@@ -1611,7 +1613,7 @@ mod tests {
 
     #[test]
     fn cache_estimate_only_where_the_format_tells() {
-        let r = |id: &str, auth_req: Option<&str>, vars: &[&str]| RequestRow {
+        let r = |id: &'static str, auth_req: Option<&'static str>, vars: &[&str]| RequestRow {
             request_id: id.into(),
             authorizer_status: Some(200),
             authorizer_request_id: auth_req.map(Into::into),

@@ -13,7 +13,7 @@ use arrow_schema::DataType;
 use proptest::prelude::*;
 
 use gatelog::input::{read_stream, ContainerKind, Frame, InputFile};
-use gatelog::model::{Event, Origin, RequestRow};
+use gatelog::model::{Event, Origin, RequestRow, Text};
 use gatelog::records::access::{AccessParser, Parsed};
 use gatelog::records::authorizer::AuthorizerLog;
 use gatelog::records::format::{self, Layout};
@@ -548,7 +548,7 @@ fn expected_cells(r: &RequestRow) -> BTreeMap<&'static str, Cell> {
         Cell::Map(out)
     }
     BTreeMap::from([
-        ("request_id", Cell::Str(r.request_id.clone())),
+        ("request_id", Cell::Str(r.request_id.to_string())),
         ("extended_request_id", s(&r.extended_request_id)),
         ("api_id", s(&r.api_id)),
         ("stage", s(&r.stage)),
@@ -688,8 +688,8 @@ fn float() -> impl Strategy<Value = f64> {
 /// A request row with every field random (`None` included).
 /// The row holds names from fixed sets (classes, phases, sources, …) as `&'static str`; the
 /// property still puts arbitrary text in them, leaked for the life of the test.
-fn leak(s: Option<String>) -> Option<&'static str> {
-    s.map(|s| &*Box::leak(s.into_boxed_str()))
+fn leak(s: Option<Text<'static>>) -> Option<&'static str> {
+    s.map(|s| &*Box::leak(s.into_owned().into_boxed_str()))
 }
 
 fn leak_all(v: Vec<String>) -> Vec<&'static str> {
@@ -698,7 +698,7 @@ fn leak_all(v: Vec<String>) -> Vec<&'static str> {
         .collect()
 }
 
-fn request_row() -> impl Strategy<Value = RequestRow> {
+fn request_row() -> impl Strategy<Value = RequestRow<'static>> {
     (
         (
             text(),
@@ -719,11 +719,11 @@ fn request_row() -> impl Strategy<Value = RequestRow> {
             let mut s = s.into_iter();
             let mut i = i.into_iter();
             let mut lists = lists.into_iter();
-            let mut ns = || s.next().unwrap();
+            let mut ns = || s.next().unwrap().map(Text::from);
             let mut ni = || i.next().unwrap();
             let mut nl = || lists.next().unwrap();
             RequestRow {
-                request_id: id,
+                request_id: id.into(),
                 extended_request_id: ns(),
                 api_id: ns(),
                 stage: ns(),

@@ -15,12 +15,12 @@ fn row(
     ip: &str,
     refused: bool,
     conf: Option<&'static str>,
-) -> RequestRow {
+) -> RequestRow<'static> {
     RequestRow {
-        request_id: id.into(),
+        request_id: id.to_string().into(),
         request_time_ms: Some(t),
-        resource_path: Some(path.into()),
-        source_ip: Some(ip.into()),
+        resource_path: Some(path.to_string().into()),
+        source_ip: Some(ip.to_string().into()),
         status: Some(403),
         denied: true,
         refused,
@@ -33,7 +33,7 @@ fn row(
 }
 
 /// 10 requests: 4 waf_block, 3 authorizer_explicit_deny, 1 undecided, 2 allowed.
-fn rows() -> Vec<RequestRow> {
+fn rows() -> Vec<RequestRow<'static>> {
     let mut v = Vec::new();
     for i in 0..4 {
         v.push(row(
@@ -73,7 +73,7 @@ fn rows() -> Vec<RequestRow> {
     ));
     for i in 0..2 {
         v.push(RequestRow {
-            request_id: format!("ok{i}"),
+            request_id: format!("ok{i}").into(),
             request_time_ms: Some(T0 + 30_000 * i),
             status: Some(200),
             source_file: "access.json".into(),

@@ -477,7 +477,7 @@ trait Row: Sync {
     fn batch(rows: &[&Self]) -> Result<RecordBatch, SinkError>;
 }
 
-impl Row for RequestRow {
+impl Row for RequestRow<'_> {
     const TABLE: Table = Table::Requests;
     fn partition_ms(&self) -> Option<i64> {
         self.request_time_ms.or(self.log_time_ms)
@@ -645,9 +645,9 @@ impl DatasetWriter {
     /// `max_rows_per_file` rows. The rows may come in several calls (a run too large for
     /// memory is written a sorted group at a time): a partition seen again goes on in its
     /// open part file, so the number of files does not grow with the number of groups.
-    pub fn write_requests<'a>(
+    pub fn write_requests<'a, 'r: 'a>(
         &mut self,
-        rows: impl Iterator<Item = &'a RequestRow>,
+        rows: impl Iterator<Item = &'a RequestRow<'r>>,
     ) -> Result<(), SinkError> {
         let Some(w) = self.opts.window() else {
             return self.write_rows(rows, false);
@@ -1604,9 +1604,9 @@ mod tests {
     const DAY1: i64 = 1_706_659_200_000; // 2024-01-31T00:00:00Z
     const DAY2: i64 = DAY1 + MS_PER_DAY; // 2024-02-01
 
-    fn req(id: &str, ms: Option<i64>) -> RequestRow {
+    fn req(id: &str, ms: Option<i64>) -> RequestRow<'static> {
         RequestRow {
-            request_id: id.to_string(),
+            request_id: id.to_string().into(),
             request_time_ms: ms,
             source_file: "access.log".into(),
             ..Default::default()
@@ -1814,7 +1814,10 @@ mod tests {
                 "part-00003.parquet"
             ]
         );
-        let expected: Vec<String> = rows[..12].iter().map(|r| r.request_id.clone()).collect();
+        let expected: Vec<String> = rows[..12]
+            .iter()
+            .map(|r| r.request_id.to_string())
+            .collect();
         assert_eq!(ids(&p), expected);
         assert!(report.partitions[0].files.iter().all(|f| f.rows == 3));
 

@@ -2,7 +2,7 @@
 //! `authorizer_invocations` tables, the conversion of [`RequestRow`] / [`InvocationRow`] slices
 //! into Arrow [`RecordBatch`]es, and the [`WriterProperties`] every gatelog Parquet file is
 //! written with (codec, dictionary policy, row-group size, writer version, schema version in the
-//! file metadata). Each table is described once, by a column table (`REQUEST_COLS`,
+//! file metadata). Each table is described once, by a column table (`request_cols`,
 //! `INVOCATION_COLS`) from which the schema, the batches and the dictionary policy are all
 //! derived, so they cannot drift apart. Column names and types are a compatibility promise to
 //! Athena users: change them only together with [`SCHEMA_VERSION`]. Files, partitions and
@@ -89,7 +89,7 @@ impl Table {
                 .collect()
         }
         match self {
-            Table::Requests => plain(REQUEST_COLS),
+            Table::Requests => plain(&request_cols()),
             Table::Invocations => plain(INVOCATION_COLS),
         }
     }
@@ -100,7 +100,7 @@ impl Table {
             cols.iter().filter(|c| c.dict).map(|c| c.name).collect()
         }
         match self {
-            Table::Requests => dict(REQUEST_COLS),
+            Table::Requests => dict(&request_cols()),
             Table::Invocations => dict(INVOCATION_COLS),
         }
     }
@@ -186,7 +186,7 @@ pub fn table_writer_properties(table: Table, c: Compression) -> WriterProperties
 /// order, named after the field (`request_time_ms` → `request_time`, `log_time_ms` →
 /// `log_time`, both `timestamp(ms, UTC)`).
 pub fn requests_schema() -> SchemaRef {
-    static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| schema_of(REQUEST_COLS));
+    static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| schema_of(&request_cols()));
     SCHEMA.clone()
 }
 
@@ -214,7 +214,7 @@ pub fn invocation_batch(rows: &[InvocationRow]) -> Result<RecordBatch, SinkError
 
 /// [`request_batch`] over borrowed rows (what the dataset writer buffers).
 pub(crate) fn request_batch_refs(rows: &[&RequestRow]) -> Result<RecordBatch, SinkError> {
-    batch_of(Table::Requests, REQUEST_COLS, requests_schema(), rows)
+    batch_of(Table::Requests, &request_cols(), requests_schema(), rows)
 }
 
 /// [`invocation_batch`] over borrowed rows (what the dataset writer buffers).
@@ -291,123 +291,127 @@ fn signed(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-static REQUEST_COLS: &[Col<RequestRow>] = &[
-    col("request_id", false, Get::Str(|r| Some(&r.request_id))),
-    s("extended_request_id", |r| r.extended_request_id.as_deref()),
-    sd("api_id", |r| r.api_id.as_deref()),
-    sd("stage", |r| r.stage.as_deref()),
-    tsn("request_time", |r| r.request_time_ms),
-    s("request_time_precision", |r| r.request_time_precision),
-    tsn("log_time", |r| r.log_time_ms),
-    s("domain_name", |r| r.domain_name.as_deref()),
-    sd("http_method", |r| r.http_method.as_deref()),
-    sd("resource_path", |r| r.resource_path.as_deref()),
-    s("path", |r| r.path.as_deref()),
-    s("route_key", |r| r.route_key.as_deref()),
-    sd("protocol", |r| r.protocol.as_deref()),
-    i32n("status", |r| r.status),
-    col("response_length", true, Get::I64(|r| r.response_length)),
-    s("source_ip", |r| r.source_ip.as_deref()),
-    s("identity_caller", |r| r.identity_caller.as_deref()),
-    s("identity_user", |r| r.identity_user.as_deref()),
-    s("identity_user_arn", |r| r.identity_user_arn.as_deref()),
-    s("api_key_id", |r| r.api_key_id.as_deref()),
-    s("user_agent", |r| r.user_agent.as_deref()),
-    sd("error_message", |r| r.error_message.as_deref()),
-    sd("error_response_type", |r| r.error_response_type.as_deref()),
-    i32n("authorizer_status", |r| r.authorizer_status),
-    sd("authorizer_error", |r| r.authorizer_error.as_deref()),
-    i32n("authorizer_latency_ms", |r| r.authorizer_latency_ms),
-    i32n("authorizer_integration_status", |r| {
-        r.authorizer_integration_status
-    }),
-    i32n("authorizer_integration_latency_ms", |r| {
-        r.authorizer_integration_latency_ms
-    }),
-    s("authorizer_request_id", |r| {
-        r.authorizer_request_id.as_deref()
-    }),
-    s("authorizer_principal_id", |r| {
-        r.authorizer_principal_id.as_deref()
-    }),
-    i32n("authenticate_status", |r| r.authenticate_status),
-    sd("authenticate_error", |r| r.authenticate_error.as_deref()),
-    i32n("authenticate_latency_ms", |r| r.authenticate_latency_ms),
-    i32n("authorize_status", |r| r.authorize_status),
-    sd("authorize_error", |r| r.authorize_error.as_deref()),
-    i32n("authorize_latency_ms", |r| r.authorize_latency_ms),
-    i32n("waf_status", |r| r.waf_status),
-    sd("waf_error", |r| r.waf_error.as_deref()),
-    i32n("waf_latency_ms", |r| r.waf_latency_ms),
-    sd("waf_response_code", |r| r.waf_response_code.as_deref()),
-    i32n("integration_status", |r| r.integration_status),
-    i32n("integration_integration_status", |r| {
-        r.integration_integration_status
-    }),
-    sd("integration_error", |r| r.integration_error.as_deref()),
-    i32n("integration_latency_ms", |r| r.integration_latency_ms),
-    s("integration_request_id", |r| {
-        r.integration_request_id.as_deref()
-    }),
-    i32n("response_latency_ms", |r| r.response_latency_ms),
-    col("refused", false, Get::Bool(|r| Some(r.refused))),
-    col("denied", false, Get::Bool(|r| Some(r.denied))),
-    sd("denial_phase", |r| r.denial_phase),
-    sd("denial_class", |r| r.denial_class),
-    col("candidates", false, Get::Names(|r| &r.candidates)),
-    sd("confidence", |r| r.confidence),
-    col("evidence", false, Get::Map(|r| &r.evidence)),
-    col("advice", false, Get::List(|r| &r.advice)),
-    s("authorizer_lambda_request_id", |r| {
-        r.authorizer_lambda_request_id.as_deref()
-    }),
-    sd("authorizer_decision", |r| r.authorizer_decision),
-    f64n("authorizer_duration_ms", |r| r.authorizer_duration_ms),
-    col(
-        "authorizer_cold_start",
-        true,
-        Get::Bool(|r| r.authorizer_cold_start),
-    ),
-    s("authorizer_invocation_error", |r| {
-        r.authorizer_invocation_error.as_deref()
-    }),
-    sd("authorizer_match_method", |r| r.authorizer_match_method),
-    sd("access_format", |r| r.access_format.as_deref()),
-    col("access_vars", false, Get::List(|r| &r.access_vars)),
-    col(
-        "authorizer_log_covers",
-        false,
-        Get::Bool(|r| Some(r.authorizer_log_covers)),
-    ),
-    col("exec_facts", false, Get::Names(|r| &r.exec_facts)),
-    i32n("exec_method_status", |r| r.exec_method_status),
-    i32n("exec_lines", |r| r.exec_lines),
-    sd("method_auth_type", |r| r.method_auth_type),
-    sd("authorizer_name", |r| r.authorizer_name.as_deref()),
-    sd("authorizer_type", |r| r.authorizer_type),
-    i32n("authorizer_ttl_s", |r| r.authorizer_ttl_s),
-    col("api_key_required", true, Get::Bool(|r| r.api_key_required)),
-    col(
-        "gateway_responses_default",
-        true,
-        Get::Bool(|r| r.gateway_responses_default),
-    ),
-    col(
-        "gateway_responses_customised",
-        true,
-        Get::OptList(|r| r.gateway_responses_customised.as_deref()),
-    ),
-    col("sources", false, Get::Names(|r| r.sources)),
-    col("extra", false, Get::Map(|r| &r.extra)),
-    Col {
-        name: "source_file",
-        nullable: false,
-        dict: true,
-        get: Get::Str(|r| Some(&r.source_file)),
-    },
-    col("source_line", false, Get::I64(|r| Some(r.source_line))),
-    col("source_offset", false, Get::I64(|r| Some(r.source_offset))),
-];
+/// The `requests` table's columns. A function rather than a static, so that the getters take
+/// rows of any lifetime (a row borrows its text from the request it describes).
+fn request_cols<'a>() -> Vec<Col<RequestRow<'a>>> {
+    vec![
+        col("request_id", false, Get::Str(|r| Some(&*r.request_id))),
+        s("extended_request_id", |r| r.extended_request_id.as_deref()),
+        sd("api_id", |r| r.api_id.as_deref()),
+        sd("stage", |r| r.stage.as_deref()),
+        tsn("request_time", |r| r.request_time_ms),
+        s("request_time_precision", |r| r.request_time_precision),
+        tsn("log_time", |r| r.log_time_ms),
+        s("domain_name", |r| r.domain_name.as_deref()),
+        sd("http_method", |r| r.http_method.as_deref()),
+        sd("resource_path", |r| r.resource_path.as_deref()),
+        s("path", |r| r.path.as_deref()),
+        s("route_key", |r| r.route_key.as_deref()),
+        sd("protocol", |r| r.protocol.as_deref()),
+        i32n("status", |r| r.status),
+        col("response_length", true, Get::I64(|r| r.response_length)),
+        s("source_ip", |r| r.source_ip.as_deref()),
+        s("identity_caller", |r| r.identity_caller.as_deref()),
+        s("identity_user", |r| r.identity_user.as_deref()),
+        s("identity_user_arn", |r| r.identity_user_arn.as_deref()),
+        s("api_key_id", |r| r.api_key_id.as_deref()),
+        s("user_agent", |r| r.user_agent.as_deref()),
+        sd("error_message", |r| r.error_message.as_deref()),
+        sd("error_response_type", |r| r.error_response_type.as_deref()),
+        i32n("authorizer_status", |r| r.authorizer_status),
+        sd("authorizer_error", |r| r.authorizer_error.as_deref()),
+        i32n("authorizer_latency_ms", |r| r.authorizer_latency_ms),
+        i32n("authorizer_integration_status", |r| {
+            r.authorizer_integration_status
+        }),
+        i32n("authorizer_integration_latency_ms", |r| {
+            r.authorizer_integration_latency_ms
+        }),
+        s("authorizer_request_id", |r| {
+            r.authorizer_request_id.as_deref()
+        }),
+        s("authorizer_principal_id", |r| {
+            r.authorizer_principal_id.as_deref()
+        }),
+        i32n("authenticate_status", |r| r.authenticate_status),
+        sd("authenticate_error", |r| r.authenticate_error.as_deref()),
+        i32n("authenticate_latency_ms", |r| r.authenticate_latency_ms),
+        i32n("authorize_status", |r| r.authorize_status),
+        sd("authorize_error", |r| r.authorize_error.as_deref()),
+        i32n("authorize_latency_ms", |r| r.authorize_latency_ms),
+        i32n("waf_status", |r| r.waf_status),
+        sd("waf_error", |r| r.waf_error.as_deref()),
+        i32n("waf_latency_ms", |r| r.waf_latency_ms),
+        sd("waf_response_code", |r| r.waf_response_code.as_deref()),
+        i32n("integration_status", |r| r.integration_status),
+        i32n("integration_integration_status", |r| {
+            r.integration_integration_status
+        }),
+        sd("integration_error", |r| r.integration_error.as_deref()),
+        i32n("integration_latency_ms", |r| r.integration_latency_ms),
+        s("integration_request_id", |r| {
+            r.integration_request_id.as_deref()
+        }),
+        i32n("response_latency_ms", |r| r.response_latency_ms),
+        col("refused", false, Get::Bool(|r| Some(r.refused))),
+        col("denied", false, Get::Bool(|r| Some(r.denied))),
+        sd("denial_phase", |r| r.denial_phase),
+        sd("denial_class", |r| r.denial_class),
+        col("candidates", false, Get::Names(|r| &r.candidates)),
+        sd("confidence", |r| r.confidence),
+        col("evidence", false, Get::Map(|r| &r.evidence)),
+        col("advice", false, Get::List(|r| &r.advice)),
+        s("authorizer_lambda_request_id", |r| {
+            r.authorizer_lambda_request_id.as_deref()
+        }),
+        sd("authorizer_decision", |r| r.authorizer_decision),
+        f64n("authorizer_duration_ms", |r| r.authorizer_duration_ms),
+        col(
+            "authorizer_cold_start",
+            true,
+            Get::Bool(|r| r.authorizer_cold_start),
+        ),
+        s("authorizer_invocation_error", |r| {
+            r.authorizer_invocation_error.as_deref()
+        }),
+        sd("authorizer_match_method", |r| r.authorizer_match_method),
+        sd("access_format", |r| r.access_format.as_deref()),
+        col("access_vars", false, Get::List(|r| &r.access_vars)),
+        col(
+            "authorizer_log_covers",
+            false,
+            Get::Bool(|r| Some(r.authorizer_log_covers)),
+        ),
+        col("exec_facts", false, Get::Names(|r| &r.exec_facts)),
+        i32n("exec_method_status", |r| r.exec_method_status),
+        i32n("exec_lines", |r| r.exec_lines),
+        sd("method_auth_type", |r| r.method_auth_type),
+        sd("authorizer_name", |r| r.authorizer_name.as_deref()),
+        sd("authorizer_type", |r| r.authorizer_type),
+        i32n("authorizer_ttl_s", |r| r.authorizer_ttl_s),
+        col("api_key_required", true, Get::Bool(|r| r.api_key_required)),
+        col(
+            "gateway_responses_default",
+            true,
+            Get::Bool(|r| r.gateway_responses_default),
+        ),
+        col(
+            "gateway_responses_customised",
+            true,
+            Get::OptList(|r| r.gateway_responses_customised.as_deref()),
+        ),
+        col("sources", false, Get::Names(|r| r.sources)),
+        col("extra", false, Get::Map(|r| &r.extra)),
+        Col {
+            name: "source_file",
+            nullable: false,
+            dict: true,
+            get: Get::Str(|r| Some(&r.source_file)),
+        },
+        col("source_line", false, Get::I64(|r| Some(r.source_line))),
+        col("source_offset", false, Get::I64(|r| Some(r.source_offset))),
+    ]
+}
 
 static INVOCATION_COLS: &[Col<InvocationRow>] = &[
     col(
@@ -695,9 +699,9 @@ pub(crate) mod tests {
 
     /// A request row with every field set; each string field holds its own column name, so a
     /// column reading the wrong field shows up.
-    pub(crate) fn full_request_row() -> RequestRow {
-        fn s(v: &str) -> Option<String> {
-            Some(v.to_string())
+    pub(crate) fn full_request_row() -> RequestRow<'static> {
+        fn s(v: &'static str) -> Option<crate::model::Text<'static>> {
+            Some(v.into())
         }
         RequestRow {
             request_id: "request_id".into(),
