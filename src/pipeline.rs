@@ -1342,7 +1342,8 @@ pub fn analyze(
                     }
                     Ok(())
                 })?;
-                drop(rows);
+                // Freed in parallel: the rows first (they borrow the rest).
+                pool_ref.install(|| rows.into_par_iter().for_each(drop));
                 let Group {
                     requests,
                     invocations,
