@@ -1280,13 +1280,14 @@ pub fn analyze(
     // request id, then provenance; a run whose input fits in one group is in that order
     // throughout.
     let mut t_classify = 0.0;
-    let mut tally = RowTally::default();
     let mut filtered_out = 0usize;
     // The Parquet writer runs on its own thread: it classifies a group's requests into rows,
     // tallies and writes them while the next group is read back, joined and sorted (two
     // groups in memory at most: the budget counts them). The rows borrow their text from the
     // group's requests and invocations, which go to the writer with them.
-    let (t_rows, t_write, group_tally, produced) = std::thread::scope(|scope| {
+    // The writer's result (its time on rows, its time writing, the rows' tally), then the
+    // producer's.
+    let (written, produced) = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Group>(0);
         let writer_ref = &mut writer;
         let pool_ref = &pool;
@@ -1440,15 +1441,11 @@ pub fn analyze(
         let written = handle
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        match written {
-            Ok((r, w, t)) => (r, Ok(w), t, produced),
-            Err(e) => (0.0, Err(e), RowTally::default(), produced),
-        }
+        (written, produced)
     });
-    t_classify += t_rows;
-    tally.merge(group_tally);
-    let t_write = t_write?;
+    let (t_rows, t_write, tally) = written?;
     produced?;
+    t_classify += t_rows;
     let duplicate_records = shards.duplicate_records;
     let conflicting_duplicate_ids = shards.conflicting_duplicate_ids;
     drop(shards);

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Decision, InvocationRow, RequestRow};
+use crate::model::{Decision, InvocationRow, RequestRow, Text};
 use crate::records::vars::Var;
 use crate::time::rfc3339_ms;
 
@@ -497,10 +497,8 @@ fn trim(m: &mut Map<String, u64>) -> bool {
     true
 }
 
-fn nonempty<S: AsRef<str>>(v: &Option<S>) -> Option<&str> {
-    v.as_ref()
-        .map(AsRef::as_ref)
-        .filter(|v| !v.is_empty() && *v != "-")
+fn nonempty<'s>(v: &'s Option<Text<'_>>) -> Option<&'s str> {
+    v.as_deref().filter(|v| !v.is_empty() && *v != "-")
 }
 
 /// Adds `from`'s counts to `into`.

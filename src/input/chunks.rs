@@ -89,15 +89,12 @@ fn count_lines(path: &std::path::Path, start: u64, end: u64) -> io::Result<u64> 
     }
 }
 
-/// The container of `file`, when its records can be read in independent pieces: from its
-/// first decompressed bytes `head`, a `lines` or `s3-export` file (detected or `forced`)
-/// that is not a Lambda or execution log (by path or by its first line), not binary and
-/// without a BOM. Such a file's pieces each start on a record and need nothing read before
-/// them (Lambda and execution logs keep state from line to line).
-fn cuttable(file: &InputFile, head: &[u8], forced: Option<ContainerKind>) -> Option<ContainerKind> {
-    if path_names_stateful_log(&file.display) {
-        return None;
-    }
+/// The container of a file, when its records can be read in independent pieces: from its
+/// first bytes `head`, a `lines` or `s3-export` file (detected or `forced`) whose first line
+/// is not a Lambda or execution-log line, not binary and without a BOM. Such a file's pieces
+/// each start on a record and need nothing read before them (Lambda and execution logs keep
+/// state from line to line; a file named as one is refused by its path before it is read).
+fn cuttable(head: &[u8], forced: Option<ContainerKind>) -> Option<ContainerKind> {
     if head.is_empty() || memchr::memchr(0, head).is_some() || head.starts_with(b"\xEF\xBB\xBF") {
         return None;
     }
@@ -141,7 +138,7 @@ fn plan(
         return Ok(Vec::new());
     };
     let parts = parts.min((size / min_bytes.max(1)) as usize);
-    if parts < 2 {
+    if parts < 2 || path_names_stateful_log(&file.display) {
         return Ok(Vec::new());
     }
     let mut f = File::open(path)?;
@@ -151,7 +148,7 @@ fn plan(
     if head[..n].starts_with(&[0x1f, 0x8b]) {
         return Ok(Vec::new());
     }
-    let Some(kind) = cuttable(file, &head[..n], forced) else {
+    let Some(kind) = cuttable(&head[..n], forced) else {
         return Ok(Vec::new());
     };
     let mut bounds = vec![0u64];
