@@ -486,6 +486,10 @@ pub type Pairs = Vec<(String, String)>;
 /// owned where gatelog made it (a redacted message, a composed error).
 pub type Text<'a> = std::borrow::Cow<'a, str>;
 
+/// Separates the variable names of [`RequestRow::access_vars`]; no `$context` variable name
+/// holds it (`records::vars` tests that), so `split(access_vars, ',')` gives them back.
+pub const ACCESS_VARS_SEPARATOR: &str = ",";
+
 /// One row of the `requests` table: a request with everything joined to it and its
 /// classification. Column order and types are documented in README.md ("Output columns").
 ///
@@ -615,8 +619,9 @@ pub struct RequestRow<'a> {
     pub authorizer_match_method: Option<&'static str>,
     /// The access-log mapping the record was read with.
     pub access_format: Option<Text<'a>>,
-    /// The `$context` variables the record's format carries (present or `-`).
-    pub access_vars: std::sync::Arc<[String]>,
+    /// The `$context` variables the record's format carries (present or `-`), in declaration
+    /// order, joined by `,` (one string per format, shared by its rows).
+    pub access_vars: std::sync::Arc<str>,
     /// The authorizer's log covers the request's time and shows no invocation for it.
     pub authorizer_log_covers: bool,
     /// What the execution log established (`client_not_authorized`, `authorizer_invoked`, …).

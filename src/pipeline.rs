@@ -16,7 +16,7 @@ use crate::invstore::{BodyBatch, InvocationHead, InvocationStore};
 use crate::join::{self, Linker};
 use crate::model::{
     excerpt, Chunked, Event, Invocation, InvocationRow, LogKind, Origin, Reject, RejectReason,
-    RequestRow, Text,
+    RequestRow, Text, ACCESS_VARS_SEPARATOR,
 };
 use crate::records::access::{AccessParser, AccessRecord, Parsed};
 use crate::records::authorizer::{looks_like_lambda, AuthorizerLog, LambdaLine};
@@ -903,18 +903,21 @@ fn s(r: &AccessRecord, v: Var) -> Option<Text<'_>> {
     r.get(v).map(Text::Borrowed)
 }
 
-/// The `access_vars` column: the same few lists for every row of a source, built once per
-/// thread and shared.
-fn access_vars(known: crate::records::vars::VarSet) -> Arc<[String]> {
+/// The `access_vars` column: the names of the variables a format carries, joined by `,`; the
+/// same few strings for every row of a source, built once per thread and shared.
+fn access_vars(known: crate::records::vars::VarSet) -> Arc<str> {
     use std::cell::RefCell;
     use std::collections::HashMap;
     thread_local! {
-        static CACHE: RefCell<HashMap<u64, Arc<[String]>>> = RefCell::new(HashMap::new());
+        static CACHE: RefCell<HashMap<u64, Arc<str>>> = RefCell::new(HashMap::new());
     }
     CACHE.with(|c| {
         c.borrow_mut()
             .entry(known.0)
-            .or_insert_with(|| known.iter().map(|v| v.name().to_string()).collect())
+            .or_insert_with(|| {
+                let names: Vec<&str> = known.iter().map(|v| v.name()).collect();
+                names.join(ACCESS_VARS_SEPARATOR).into()
+            })
             .clone()
     })
 }

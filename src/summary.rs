@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Decision, InvocationRow, RequestRow, Text};
+use crate::model::{Decision, InvocationRow, RequestRow, Text, ACCESS_VARS_SEPARATOR};
 use crate::records::vars::Var;
 use crate::time::rfc3339_ms;
 
@@ -892,7 +892,7 @@ impl RowTally {
                 self.cache_basis += 1;
             } else if r
                 .access_vars
-                .iter()
+                .split(ACCESS_VARS_SEPARATOR)
                 .any(|v| v == req_id || v == integ_status)
             {
                 self.cache_basis += 1;
@@ -1615,7 +1615,7 @@ mod tests {
             request_id: id.into(),
             authorizer_status: Some(200),
             authorizer_request_id: auth_req.map(Into::into),
-            access_vars: vars.iter().map(|v| v.to_string()).collect(),
+            access_vars: vars.join(",").into(),
             ..Default::default()
         };
         let k = ["authorizer.status", "authorizer.requestId"];
@@ -1626,7 +1626,7 @@ mod tests {
             r("4", None, &["authorizer.status"]),
             RequestRow {
                 authorizer_status: Some(403),
-                access_vars: k.iter().map(|v| v.to_string()).collect(),
+                access_vars: k.join(",").into(),
                 ..Default::default()
             },
         ];

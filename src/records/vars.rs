@@ -289,6 +289,18 @@ mod tests {
         }
     }
 
+    /// The `access_vars` column joins the names with the separator and `classify.sql` splits
+    /// them on it.
+    #[test]
+    fn no_name_holds_the_access_vars_separator() {
+        for (_, n) in VARS {
+            assert!(
+                !n.is_empty() && !n.contains(crate::model::ACCESS_VARS_SEPARATOR),
+                "{n:?}"
+            );
+        }
+    }
+
     #[test]
     fn derived_spellings() {
         for k in [

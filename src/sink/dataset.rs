@@ -174,6 +174,20 @@ pub enum SinkError {
         /// What differs.
         reason: String,
     },
+    /// The dataset was written with another Parquet schema version: its partitions and this
+    /// run's would disagree on column types, which Athena cannot read as one table.
+    #[error(
+        "{} holds a dataset written with Parquet schema version {found}, and this gatelog \
+         writes version {SCHEMA_VERSION}: one table cannot mix them. Rerun with --overwrite to \
+         replace the whole dataset (rerun the older partitions' inputs too), or choose another --out",
+        path.display()
+    )]
+    SchemaVersion {
+        /// The dataset directory.
+        path: PathBuf,
+        /// The version its manifest names.
+        found: String,
+    },
     /// A commit failed after it had moved parts of the previous dataset aside.
     #[error(
         "committing into {} failed: {cause}; what the commit had already replaced is kept in {} \
@@ -197,7 +211,9 @@ impl SinkError {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            SinkError::NotADataset { .. } | SinkError::InvalidRunId { .. }
+            SinkError::NotADataset { .. }
+                | SinkError::InvalidRunId { .. }
+                | SinkError::SchemaVersion { .. }
         )
     }
 }
@@ -586,6 +602,17 @@ impl DatasetWriter {
             restored_partitions += n;
             recovered_manifest = recovered_manifest.or(manifest);
             remove_any(dir).map_err(io_err("remove the stale staging directory", dir))?;
+        }
+
+        if !opts.overwrite {
+            if let Some(found) = previous_schema_version(out) {
+                if found != SCHEMA_VERSION {
+                    return Err(SinkError::SchemaVersion {
+                        path: out.to_path_buf(),
+                        found,
+                    });
+                }
+            }
         }
 
         fs::create_dir(&staging).map_err(io_err("create", &staging))?;
@@ -1361,6 +1388,16 @@ fn write_buf<R: Row>(open: &mut OpenPart, buf: &mut Vec<&R>) -> Result<(), SinkE
     Ok(())
 }
 
+/// The Parquet schema version the manifest of the dataset at `out` names, if it has a readable
+/// one that names it.
+fn previous_schema_version(out: &Path) -> Option<String> {
+    let manifest: Value = serde_json::from_slice(&fs::read(out.join(MANIFEST)).ok()?).ok()?;
+    match manifest.pointer("/dataset/parquet_schema_version")? {
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
 /// The `dt` values of the partition directories of a table directory, sorted.
 fn partition_dirs(table_dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(table_dir)
@@ -1962,6 +1999,46 @@ mod tests {
         assert_eq!(parts[0]["run_id"], "r1");
         assert_eq!(parts[1]["dt"], "2024-02-01");
         assert_eq!(parts[1]["run_id"], "r2");
+    }
+
+    #[test]
+    fn a_dataset_of_another_schema_version_is_refused_unless_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        run(&out, opts("r1"), &[req("old1", Some(DAY1))]);
+        let path = out.join(MANIFEST);
+        let mut m: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        m["dataset"]["parquet_schema_version"] = "1".into();
+        fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+
+        let err = DatasetWriter::create(&out, opts("r2"))
+            .err()
+            .expect("refused");
+        assert!(matches!(err, SinkError::SchemaVersion { ref found, .. } if found == "1"));
+        assert!(err.is_usage());
+        let msg = err.to_string();
+        assert!(
+            msg.contains("--overwrite") && msg.contains(SCHEMA_VERSION),
+            "{msg}"
+        );
+        // Nothing was staged, and the dataset is as it was.
+        assert!(!fs::read_dir(&out).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(STAGING_PREFIX)));
+        assert_eq!(ids(&out.join("requests/dt=2024-01-31")), ["old1"]);
+
+        let o = DatasetOptions {
+            overwrite: true,
+            ..opts("r3")
+        };
+        run(&out, o, &[req("new1", Some(DAY1))]);
+        assert_eq!(ids(&out.join("requests/dt=2024-01-31")), ["new1"]);
+        assert_eq!(
+            manifest(&out)["dataset"]["parquet_schema_version"],
+            SCHEMA_VERSION
+        );
     }
 
     #[test]

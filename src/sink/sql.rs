@@ -27,7 +27,7 @@ use arrow_schema::DataType;
 
 use crate::classify::rules::{Body, Cond, Rule, RULES};
 use crate::classify::{Class, Phase, AUTHORIZER_500_BODY, AUTHORIZER_500_TYPES};
-use crate::model::{Decision, MatchMethod};
+use crate::model::{Decision, MatchMethod, ACCESS_VARS_SEPARATOR};
 use crate::records::execution::Fact;
 use crate::records::vars::Var;
 use crate::sink::parquet::{requests_schema, Table, SCHEMA_VERSION};
@@ -340,7 +340,11 @@ fn col(v: Var) -> &'static str {
 
 /// The format carries `v` (the record's `access_vars` lists it).
 fn known(v: Var) -> String {
-    format!("contains(access_vars, {})", lit(v.name()))
+    format!(
+        "contains(split(access_vars, {}), {})",
+        lit(ACCESS_VARS_SEPARATOR),
+        lit(v.name())
+    )
 }
 
 /// `col = text` as the classifier compares raw text, never null.
