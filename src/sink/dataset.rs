@@ -797,10 +797,8 @@ impl DatasetWriter {
 
         // The previous manifest goes first: a dataset has a manifest only while the manifest
         // describes it.
-        let previous: Option<Value> = fs::read(&manifest_path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .or_else(|| self.recovered_manifest.take());
+        let previous: Option<Value> =
+            read_json(&manifest_path).or_else(|| self.recovered_manifest.take());
         if manifest_path.exists() {
             let aside = replaced_dir.join(MANIFEST);
             self.moved_aside = true;
@@ -1388,11 +1386,15 @@ fn write_buf<R: Row>(open: &mut OpenPart, buf: &mut Vec<&R>) -> Result<(), SinkE
     Ok(())
 }
 
+/// A JSON file's value, when it can be read and parsed (a manifest).
+fn read_json(path: &Path) -> Option<Value> {
+    serde_json::from_slice(&fs::read(path).ok()?).ok()
+}
+
 /// The Parquet schema version the manifest of the dataset at `out` names, if it has a readable
 /// one that names it.
 fn previous_schema_version(out: &Path) -> Option<String> {
-    let manifest: Value = serde_json::from_slice(&fs::read(out.join(MANIFEST)).ok()?).ok()?;
-    match manifest.pointer("/dataset/parquet_schema_version")? {
+    match read_json(&out.join(MANIFEST))?.pointer("/dataset/parquet_schema_version")? {
         Value::String(s) => Some(s.clone()),
         other => Some(other.to_string()),
     }
@@ -1523,9 +1525,7 @@ fn restore_replaced(out: &Path, staging: &Path) -> Result<(usize, Option<Value>)
         let is_dir = fs::symlink_metadata(&from).is_ok_and(|m| m.is_dir());
         if name == MANIFEST {
             if missing(&target) {
-                manifest = fs::read(&from)
-                    .ok()
-                    .and_then(|b| serde_json::from_slice(&b).ok());
+                manifest = read_json(&from);
             }
         } else if is_dir && Table::ALL.iter().any(|t| name == t.name()) {
             for part in sorted_names(&from) {

@@ -278,6 +278,15 @@ const fn sd<R>(name: &'static str, get: fn(&R) -> Option<&str>) -> Col<R> {
         get: Get::Str(get),
     }
 }
+/// Non-null, low-cardinality (dictionary-encoded) string.
+const fn sd_required<R>(name: &'static str, get: fn(&R) -> Option<&str>) -> Col<R> {
+    Col {
+        name,
+        nullable: false,
+        dict: true,
+        get: Get::Str(get),
+    }
+}
 const fn i32n<R>(name: &'static str, get: fn(&R) -> Option<i32>) -> Col<R> {
     col(name, true, Get::I32(get))
 }
@@ -379,13 +388,8 @@ fn request_cols<'a>() -> Vec<Col<RequestRow<'a>>> {
         }),
         sd("authorizer_match_method", |r| r.authorizer_match_method),
         sd("access_format", |r| r.access_format.as_deref()),
-        // One string per format: dictionary encoded, a few distinct values per file.
-        Col {
-            name: "access_vars",
-            nullable: false,
-            dict: true,
-            get: Get::Str(|r| Some(&r.access_vars)),
-        },
+        // One string per format: a few distinct values per file.
+        sd_required("access_vars", |r| Some(&r.access_vars)),
         col(
             "authorizer_log_covers",
             false,
@@ -411,12 +415,7 @@ fn request_cols<'a>() -> Vec<Col<RequestRow<'a>>> {
         ),
         col("sources", false, Get::Names(|r| r.sources)),
         col("extra", false, Get::Map(|r| &r.extra)),
-        Col {
-            name: "source_file",
-            nullable: false,
-            dict: true,
-            get: Get::Str(|r| Some(&r.source_file)),
-        },
+        sd_required("source_file", |r| Some(&r.source_file)),
         col("source_line", false, Get::I64(|r| Some(r.source_line))),
         col("source_offset", false, Get::I64(|r| Some(r.source_offset))),
     ]
@@ -448,12 +447,7 @@ static INVOCATION_COLS: &[Col<InvocationRow>] = &[
     s("logged_stage", |r| r.invocation.logged_stage.as_deref()),
     s("request_id", |r| r.request_id.as_deref()),
     sd("match_method", |r| r.match_method.map(|m| m.as_str())),
-    Col {
-        name: "source_file",
-        nullable: false,
-        dict: true,
-        get: Get::Str(|r| Some(&r.source_file)),
-    },
+    sd_required("source_file", |r| Some(&r.source_file)),
     col(
         "source_line",
         false,
