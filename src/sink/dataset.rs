@@ -595,6 +595,22 @@ impl DatasetWriter {
                 });
             }
         }
+        // Before anything is put back or removed: a refusal leaves `out` as it was, a killed
+        // run's staging directory included (its manifest is the dataset's while the dataset
+        // has none).
+        if !opts.overwrite {
+            let found = previous_schema_version(&out.join(MANIFEST)).or_else(|| {
+                stale
+                    .iter()
+                    .find_map(|d| previous_schema_version(&d.join(REPLACED).join(MANIFEST)))
+            });
+            if let Some(found) = found.filter(|v| v != SCHEMA_VERSION) {
+                return Err(SinkError::SchemaVersion {
+                    path: out.to_path_buf(),
+                    found,
+                });
+            }
+        }
         let mut restored_partitions = 0;
         let mut recovered_manifest = None;
         for dir in &stale {
@@ -602,17 +618,6 @@ impl DatasetWriter {
             restored_partitions += n;
             recovered_manifest = recovered_manifest.or(manifest);
             remove_any(dir).map_err(io_err("remove the stale staging directory", dir))?;
-        }
-
-        if !opts.overwrite {
-            if let Some(found) = previous_schema_version(out) {
-                if found != SCHEMA_VERSION {
-                    return Err(SinkError::SchemaVersion {
-                        path: out.to_path_buf(),
-                        found,
-                    });
-                }
-            }
         }
 
         fs::create_dir(&staging).map_err(io_err("create", &staging))?;
@@ -1391,10 +1396,9 @@ fn read_json(path: &Path) -> Option<Value> {
     serde_json::from_slice(&fs::read(path).ok()?).ok()
 }
 
-/// The Parquet schema version the manifest of the dataset at `out` names, if it has a readable
-/// one that names it.
-fn previous_schema_version(out: &Path) -> Option<String> {
-    match read_json(&out.join(MANIFEST))?.pointer("/dataset/parquet_schema_version")? {
+/// The Parquet schema version the manifest at `path` names, if it is readable and names one.
+fn previous_schema_version(path: &Path) -> Option<String> {
+    match read_json(path)?.pointer("/dataset/parquet_schema_version")? {
         Value::String(s) => Some(s.clone()),
         other => Some(other.to_string()),
     }
@@ -2039,6 +2043,52 @@ mod tests {
             manifest(&out)["dataset"]["parquet_schema_version"],
             SCHEMA_VERSION
         );
+    }
+
+    #[test]
+    fn the_manifest_a_killed_run_left_aside_names_the_schema_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        run(&out, opts("r1"), &[req("old1", Some(DAY1))]);
+        // An older version's run killed in its commit: its manifest (schema 1) and its
+        // partition aside, nothing in place.
+        let staging = out.join(".staging-killed");
+        let aside = staging.join("replaced/requests");
+        fs::create_dir_all(&aside).unwrap();
+        fs::write(staging.join("owner"), format!("{}\ngatelog\n", u32::MAX)).unwrap();
+        let mut m = manifest(&out);
+        m["dataset"]["parquet_schema_version"] = "1".into();
+        fs::write(
+            staging.join("replaced").join(MANIFEST),
+            serde_json::to_vec(&m).unwrap(),
+        )
+        .unwrap();
+        fs::remove_file(out.join(MANIFEST)).unwrap();
+        fs::rename(
+            out.join("requests/dt=2024-01-31"),
+            aside.join("dt=2024-01-31"),
+        )
+        .unwrap();
+
+        let err = DatasetWriter::create(&out, opts("r2"))
+            .err()
+            .expect("refused");
+        assert!(matches!(err, SinkError::SchemaVersion { ref found, .. } if found == "1"));
+        // Nothing moved: the killed run's directory still holds the manifest and partition.
+        assert!(staging.join("replaced").join(MANIFEST).is_file());
+        assert!(aside.join("dt=2024-01-31").is_dir());
+
+        let o = DatasetOptions {
+            overwrite: true,
+            ..opts("r3")
+        };
+        run(&out, o, &[req("new1", Some(DAY1))]);
+        assert_eq!(ids(&out.join("requests/dt=2024-01-31")), ["new1"]);
+        assert_eq!(
+            manifest(&out)["dataset"]["parquet_schema_version"],
+            SCHEMA_VERSION
+        );
+        assert_eq!(names(&out).iter().filter(|n| n.starts_with('.')).count(), 0);
     }
 
     #[test]
