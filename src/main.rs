@@ -76,7 +76,7 @@ fn main() -> ExitCode {
             if broken_pipe {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("gatelog: error: {e:#}");
+            eprintln!("gatelog: error: {}", error_text(&e));
             if e.chain().any(|c| c.downcast_ref::<Usage>().is_some()) {
                 ExitCode::from(2)
             } else {
@@ -84,6 +84,24 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The error and its causes, `: `-separated as anyhow's `{:#}` prints them, less each cause
+/// whose text is already there: most of our messages quote their cause before saying what to
+/// do, and printed again it would trail the advice.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if s.is_empty() || text.contains(&s) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&s);
+    }
+    text
 }
 
 fn run_id() -> String {

@@ -47,7 +47,10 @@ pub enum SpillError {
         source: std::io::Error,
     },
     /// Writing a spill file failed (most often: the disk is full).
-    #[error("cannot write the spill file {path}: {source}; the input did not fit in --memory-limit and the spill disk has no room left: free space there, point --spill-dir at a larger disk, or raise --memory-limit")]
+    #[error(
+        "cannot write the spill file {path}: {source}; {}",
+        write_advice(source)
+    )]
     Write {
         /// The file.
         path: PathBuf,
@@ -62,6 +65,30 @@ pub enum SpillError {
         /// Why.
         detail: String,
     },
+}
+
+/// What to do when a spill file cannot be written, by the cause: no room (a full disk, a
+/// quota, a file-size limit), a directory that cannot be written, or anything else.
+fn write_advice(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::StorageFull | K::QuotaExceeded => {
+            "the input did not fit in --memory-limit and the spill disk has no room left: \
+             free space there, point --spill-dir at a larger disk, or raise --memory-limit"
+        }
+        K::FileTooLarge => {
+            "the input did not fit in --memory-limit and a spill file reached the file-size \
+             limit (ulimit -f): raise that limit, or raise --memory-limit"
+        }
+        K::PermissionDenied | K::ReadOnlyFilesystem | K::NotADirectory => {
+            "point --spill-dir at a writable directory, or raise --memory-limit so that \
+             nothing is spilled"
+        }
+        _ => {
+            "check the disk of the spill directory (--spill-dir), point --spill-dir at \
+             another disk, or raise --memory-limit so that less is spilled"
+        }
+    }
 }
 
 /// What a key holds before deduplication, borrowed for a run file.
@@ -1311,6 +1338,33 @@ mod tests {
         std::fs::write(&p, [0, 0, 0, 0, 9, 0, 0, 0, 1]).unwrap();
         assert!(read_requests_at(&p, Some(&[1])).is_err());
         assert!(read_requests_at(&p, Some(&[5])).is_err());
+    }
+
+    #[test]
+    fn a_spill_write_error_says_what_to_do_for_its_cause() {
+        let msg = |errno| {
+            SpillError::Write {
+                path: "/spill/run-00000.bin".into(),
+                source: std::io::Error::from_raw_os_error(errno),
+            }
+            .to_string()
+        };
+        let full = msg(libc::ENOSPC);
+        assert!(full.contains("/spill/run-00000.bin"), "{full}");
+        assert!(full.contains("no room left"), "{full}");
+        assert!(full.contains("--spill-dir") && full.contains("--memory-limit"));
+        assert!(msg(libc::EDQUOT).contains("no room left"));
+        assert!(msg(libc::EFBIG).contains("ulimit -f"));
+        let ro = msg(libc::EROFS);
+        assert!(
+            ro.contains("writable directory") && !ro.contains("no room"),
+            "{ro}"
+        );
+        let io = msg(libc::EIO);
+        assert!(
+            io.contains("check the disk") && !io.contains("no room"),
+            "{io}"
+        );
     }
 
     #[test]

@@ -223,3 +223,119 @@ fn generated(dir: &std::path::Path, requests: u64, extra: &[&str]) -> std::path:
     );
     input
 }
+
+/// Runs `cmd` with a file-size limit of 1 MiB (`ulimit -f`) and SIGXFSZ ignored, so that a
+/// write past the limit fails with EFBIG as a write to a full disk fails with ENOSPC.
+fn with_one_mib_files(cmd: &mut Command) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec the closure only calls signal and setrlimit, which are
+    // async-signal-safe, and allocates nothing.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: 1 << 20,
+                rlim_max: 1 << 20,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.env("NO_COLOR", "1").output().expect("run gatelog")
+}
+
+/// A spill or an output file that finds no room ends the run with exit status 1 and a
+/// message that names the file and says what to do; the previous dataset is left as it was,
+/// and neither the run's staging directory nor its spill files stay behind. (The room runs
+/// out here at a file-size limit, which a test can set where it cannot mount a small disk; a
+/// full disk takes the same path with its own advice, unit-tested in src/spill.rs.)
+#[test]
+fn a_spill_or_output_with_no_room_fails_cleanly_and_keeps_the_previous_dataset() {
+    let tmp = util::tmp();
+    let input = generated(tmp.path(), 30_000, &["--container", "lines"]);
+    let out = tmp.path().join("out");
+    let first = util::analyze(std::slice::from_ref(&input), &out, &["-q"]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let files = |dir: &std::path::Path| -> Vec<(std::path::PathBuf, Vec<u8>)> {
+        let mut v: Vec<_> = walk(dir)
+            .into_iter()
+            .map(|p| {
+                let bytes = std::fs::read(&p).unwrap();
+                (p, bytes)
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = files(&out);
+    // The requests table of this export is one Parquet file of some 2.7 MB.
+    assert!(
+        before.iter().any(|(_, b)| b.len() > 1 << 20),
+        "no output file is past the limit"
+    );
+    let spill = tmp.path().join("spill");
+    let analyze = |extra: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatelog"));
+        cmd.arg("analyze")
+            .arg(&input)
+            .arg("--out")
+            .arg(&out)
+            .arg("-q")
+            .args(extra);
+        with_one_mib_files(&mut cmd)
+    };
+    let spill_arg = spill.to_str().unwrap();
+    for (extra, says) in [
+        (
+            &["--memory-limit", "16M", "--spill-dir", spill_arg][..],
+            &[
+                "cannot write the spill file",
+                spill_arg,
+                "ulimit -f",
+                "--memory-limit",
+            ][..],
+        ),
+        (
+            &[][..],
+            &["cannot write Parquet file", "part-", "--out has room"][..],
+        ),
+    ] {
+        let o = analyze(extra);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {stderr}");
+        for s in says {
+            assert!(stderr.contains(s), "{extra:?}: no {s:?} in {stderr}");
+        }
+        // The cause is quoted once, before the advice, not repeated after it.
+        assert_eq!(stderr.matches("os error").count(), 1, "{extra:?}: {stderr}");
+        assert!(
+            stderr
+                .trim_end()
+                .ends_with("ulimit -f): raise that limit, or raise --memory-limit")
+                || stderr.trim_end().ends_with("until a run commits)"),
+            "{stderr}"
+        );
+        assert_eq!(
+            files(&out),
+            before,
+            "{extra:?}: the previous dataset changed"
+        );
+        let left: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".staging-"))
+            .collect();
+        assert!(left.is_empty(), "{extra:?}: staging left behind: {left:?}");
+        let spilled: Vec<_> = std::fs::read_dir(&spill)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        assert!(spilled.is_empty(), "spill files left behind: {spilled:?}");
+    }
+}

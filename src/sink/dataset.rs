@@ -104,7 +104,11 @@ pub enum SinkError {
         pid: u32,
     },
     /// The Parquet writer failed.
-    #[error("cannot write Parquet file {}: {source}", path.display())]
+    #[error(
+        "cannot write Parquet file {}: {source}; check that the disk of --out has room and is \
+         writable (the previous dataset is kept as it was until a run commits)",
+        path.display()
+    )]
     Parquet {
         /// The file being written.
         path: PathBuf,
