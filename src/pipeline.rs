@@ -1595,6 +1595,7 @@ pub fn analyze(
             "spilled_bytes": spilled_bytes,
             "invocation_bytes": invocation_bytes,
             "invocation_spilled_bytes": invocation_spilled_bytes,
+            "peak_rss_bytes": peak_rss_bytes(),
         },
     });
     // The last point where stopping leaves the previous dataset untouched.
@@ -1608,6 +1609,17 @@ pub fn analyze(
         timings,
         filtered_out,
     })
+}
+
+/// The process's peak resident set size so far (`VmHWM` in `/proc/self/status`; `None` where
+/// there is none): what `/usr/bin/time -v` prints as its maximum resident set size, measured by
+/// the process itself. (A parent's `wait4` can report more: a child started by `vfork` or
+/// `posix_spawn` carries the parent's own peak into its count until it execs.)
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?;
+    let kb: u64 = kb.trim().strip_suffix("kB")?.trim().parse().ok()?;
+    Some(kb * 1024)
 }
 
 /// The items of an indexed parallel iterator, each written straight into its place in the

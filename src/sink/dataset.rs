@@ -2009,6 +2009,21 @@ mod tests {
         assert_eq!(parts[1]["run_id"], "r2");
     }
 
+    /// Overwrites the dataset at `out` with one request, `new1`, on DAY1; checks it is the
+    /// only row and the manifest names this version's schema.
+    fn overwrite_with_new1(out: &Path) {
+        let o = DatasetOptions {
+            overwrite: true,
+            ..opts("r3")
+        };
+        run(out, o, &[req("new1", Some(DAY1))]);
+        assert_eq!(ids(&out.join("requests/dt=2024-01-31")), ["new1"]);
+        assert_eq!(
+            manifest(out)["dataset"]["parquet_schema_version"],
+            SCHEMA_VERSION
+        );
+    }
+
     #[test]
     fn a_dataset_of_another_schema_version_is_refused_unless_overwritten() {
         let dir = tempfile::tempdir().unwrap();
@@ -2037,16 +2052,7 @@ mod tests {
             .starts_with(STAGING_PREFIX)));
         assert_eq!(ids(&out.join("requests/dt=2024-01-31")), ["old1"]);
 
-        let o = DatasetOptions {
-            overwrite: true,
-            ..opts("r3")
-        };
-        run(&out, o, &[req("new1", Some(DAY1))]);
-        assert_eq!(ids(&out.join("requests/dt=2024-01-31")), ["new1"]);
-        assert_eq!(
-            manifest(&out)["dataset"]["parquet_schema_version"],
-            SCHEMA_VERSION
-        );
+        overwrite_with_new1(&out);
     }
 
     #[test]
@@ -2082,16 +2088,7 @@ mod tests {
         assert!(staging.join("replaced").join(MANIFEST).is_file());
         assert!(aside.join("dt=2024-01-31").is_dir());
 
-        let o = DatasetOptions {
-            overwrite: true,
-            ..opts("r3")
-        };
-        run(&out, o, &[req("new1", Some(DAY1))]);
-        assert_eq!(ids(&out.join("requests/dt=2024-01-31")), ["new1"]);
-        assert_eq!(
-            manifest(&out)["dataset"]["parquet_schema_version"],
-            SCHEMA_VERSION
-        );
+        overwrite_with_new1(&out);
         assert_eq!(names(&out).iter().filter(|n| n.starts_with('.')).count(), 0);
     }
 
