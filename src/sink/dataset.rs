@@ -599,15 +599,23 @@ impl DatasetWriter {
                 });
             }
         }
+        // The previous manifest, when the dataset has none: the one a killed run moved aside
+        // into its staging directory, kept for the commit (the directory is removed below).
+        let manifest_path = out.join(MANIFEST);
+        let recovered_manifest = if missing(&manifest_path) {
+            stale
+                .iter()
+                .find_map(|d| read_json(&d.join(REPLACED).join(MANIFEST)))
+        } else {
+            None
+        };
         // Before anything is put back or removed: a refusal leaves `out` as it was, a killed
-        // run's staging directory included (its manifest is the dataset's while the dataset
-        // has none).
+        // run's staging directory included.
         if !opts.overwrite {
-            let found = previous_schema_version(&out.join(MANIFEST)).or_else(|| {
-                stale
-                    .iter()
-                    .find_map(|d| previous_schema_version(&d.join(REPLACED).join(MANIFEST)))
-            });
+            let found = read_json(&manifest_path)
+                .as_ref()
+                .or(recovered_manifest.as_ref())
+                .and_then(schema_version);
             if let Some(found) = found.filter(|v| v != SCHEMA_VERSION) {
                 return Err(SinkError::SchemaVersion {
                     path: out.to_path_buf(),
@@ -616,11 +624,8 @@ impl DatasetWriter {
             }
         }
         let mut restored_partitions = 0;
-        let mut recovered_manifest = None;
         for dir in &stale {
-            let (n, manifest) = restore_replaced(out, dir)?;
-            restored_partitions += n;
-            recovered_manifest = recovered_manifest.or(manifest);
+            restored_partitions += restore_replaced(out, dir)?;
             remove_any(dir).map_err(io_err("remove the stale staging directory", dir))?;
         }
 
@@ -1400,9 +1405,14 @@ fn read_json(path: &Path) -> Option<Value> {
     serde_json::from_slice(&fs::read(path).ok()?).ok()
 }
 
-/// The Parquet schema version the manifest at `path` names, if it is readable and names one.
-fn previous_schema_version(path: &Path) -> Option<String> {
-    match read_json(path)?.pointer("/dataset/parquet_schema_version")? {
+/// Whether nothing, not even a dangling link, is at `p`.
+fn missing(p: &Path) -> bool {
+    matches!(fs::symlink_metadata(p), Err(e) if e.kind() == io::ErrorKind::NotFound)
+}
+
+/// The Parquet schema version a manifest names, if it names one.
+fn schema_version(manifest: &Value) -> Option<String> {
+    match manifest.pointer("/dataset/parquet_schema_version")? {
         Value::String(s) => Some(s.clone()),
         other => Some(other.to_string()),
     }
@@ -1510,11 +1520,10 @@ fn live_owner(staging: &Path) -> Option<u32> {
 /// `replaced/` directory and not yet replaced: each partition whose final path is missing is
 /// the previous version, intact (the two-rename fallback of the swap was cut between its
 /// renames, or an `--overwrite` clear was cut short), and so is each missing top-level file.
-/// Returns the partitions moved back, and the previous manifest when the dataset has none.
-fn restore_replaced(out: &Path, staging: &Path) -> Result<(usize, Option<Value>), SinkError> {
+/// The previous manifest is not put back ([`DatasetWriter::create`] has read it, for the
+/// commit). Returns the partitions moved back.
+fn restore_replaced(out: &Path, staging: &Path) -> Result<usize, SinkError> {
     let replaced = staging.join(REPLACED);
-    let missing =
-        |p: &Path| matches!(fs::symlink_metadata(p), Err(e) if e.kind() == io::ErrorKind::NotFound);
     let sorted_names = |dir: &Path| -> Vec<std::ffi::OsString> {
         let mut v: Vec<_> = fs::read_dir(dir)
             .map(|d| d.flatten().map(|e| e.file_name()).collect())
@@ -1523,18 +1532,15 @@ fn restore_replaced(out: &Path, staging: &Path) -> Result<(usize, Option<Value>)
         v
     };
     if !fs::symlink_metadata(&replaced).is_ok_and(|m| m.is_dir()) {
-        return Ok((0, None));
+        return Ok(0);
     }
     let mut restored = 0;
-    let mut manifest = None;
     for name in sorted_names(&replaced) {
         let from = replaced.join(&name);
         let target = out.join(&name);
         let is_dir = fs::symlink_metadata(&from).is_ok_and(|m| m.is_dir());
         if name == MANIFEST {
-            if missing(&target) {
-                manifest = read_json(&from);
-            }
+            // A dataset has a manifest only while the manifest describes it.
         } else if is_dir && Table::ALL.iter().any(|t| name == t.name()) {
             for part in sorted_names(&from) {
                 if !part.to_string_lossy().starts_with("dt=") {
@@ -1554,7 +1560,7 @@ fn restore_replaced(out: &Path, staging: &Path) -> Result<(usize, Option<Value>)
         }
     }
     sync_dir(out);
-    Ok((restored, manifest))
+    Ok(restored)
 }
 
 fn remove_any(path: &Path) -> io::Result<()> {
@@ -2029,10 +2035,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         run(&out, opts("r1"), &[req("old1", Some(DAY1))]);
-        let path = out.join(MANIFEST);
-        let mut m: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        let mut m = manifest(&out);
         m["dataset"]["parquet_schema_version"] = "1".into();
-        fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+        fs::write(out.join(MANIFEST), serde_json::to_vec(&m).unwrap()).unwrap();
 
         let err = DatasetWriter::create(&out, opts("r2"))
             .err()
@@ -2045,11 +2050,7 @@ mod tests {
             "{msg}"
         );
         // Nothing was staged, and the dataset is as it was.
-        assert!(!fs::read_dir(&out).unwrap().any(|e| e
-            .unwrap()
-            .file_name()
-            .to_string_lossy()
-            .starts_with(STAGING_PREFIX)));
+        assert!(!names(&out).iter().any(|n| n.starts_with(STAGING_PREFIX)));
         assert_eq!(ids(&out.join("requests/dt=2024-01-31")), ["old1"]);
 
         overwrite_with_new1(&out);
