@@ -1615,7 +1615,7 @@ mod tests {
             request_id: id.into(),
             authorizer_status: Some(200),
             authorizer_request_id: auth_req.map(Into::into),
-            access_vars: vars.join(",").into(),
+            access_vars: vars.join(ACCESS_VARS_SEPARATOR).into(),
             ..Default::default()
         };
         let k = ["authorizer.status", "authorizer.requestId"];
@@ -1626,7 +1626,7 @@ mod tests {
             r("4", None, &["authorizer.status"]),
             RequestRow {
                 authorizer_status: Some(403),
-                access_vars: k.join(",").into(),
+                access_vars: k.join(ACCESS_VARS_SEPARATOR).into(),
                 ..Default::default()
             },
         ];

@@ -38,8 +38,7 @@ fn a_500_mb_export_stays_within_the_memory_limit() {
         stderr.contains("spilled"),
         "the join must have spilled: {stderr}"
     );
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("_manifest.json")).unwrap()).unwrap();
+    let manifest = util::manifest(&out);
     let rss_mib = manifest["run"]["peak_rss_bytes"]
         .as_u64()
         .expect("peak RSS")
@@ -80,8 +79,7 @@ fn spilling_changes_no_answer() {
     );
     assert!(ra.status.success() && rb.status.success());
     assert!(String::from_utf8_lossy(&rb.stderr).contains("spilled"));
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(b.join("_manifest.json")).unwrap()).unwrap();
+    let manifest = util::manifest(&b);
     let bodies = manifest["run"]["invocation_spilled_bytes"]
         .as_u64()
         .unwrap();
@@ -145,8 +143,7 @@ fn the_invocations_heads_take_their_room_from_the_limit() {
             &["-q", "--memory-limit", limit],
         );
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-        let manifest: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(out.join("_manifest.json")).unwrap()).unwrap();
+        let manifest = util::manifest(&out);
         (String::from_utf8_lossy(&r.stderr).into_owned(), manifest)
     };
     let (roomy_said, roomy) = run("roomy", "512M");
@@ -238,21 +235,10 @@ fn a_spill_or_output_with_no_room_fails_cleanly_and_keeps_the_previous_dataset()
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
-    let files = |dir: &std::path::Path| -> Vec<(std::path::PathBuf, Vec<u8>)> {
-        let mut v: Vec<_> = walk(dir)
-            .into_iter()
-            .map(|p| {
-                let bytes = std::fs::read(&p).unwrap();
-                (p, bytes)
-            })
-            .collect();
-        v.sort();
-        v
-    };
-    let before = files(&out);
+    let before = util::snapshot(&out);
     // The requests table of this export is one Parquet file of some 2.7 MB.
     assert!(
-        before.iter().any(|(_, b)| b.len() > 1 << 20),
+        before.values().any(|b| b.len() > 1 << 20),
         "no output file is past the limit"
     );
     let spill = tmp.path().join("spill");
@@ -298,16 +284,11 @@ fn a_spill_or_output_with_no_room_fails_cleanly_and_keeps_the_previous_dataset()
             "{stderr}"
         );
         assert_eq!(
-            files(&out),
+            util::snapshot(&out),
             before,
             "{extra:?}: the previous dataset changed"
         );
-        let left: Vec<_> = std::fs::read_dir(&out)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(".staging-"))
-            .collect();
+        let left = util::staging_dirs(&out);
         assert!(left.is_empty(), "{extra:?}: staging left behind: {left:?}");
         let spilled: Vec<_> = std::fs::read_dir(&spill)
             .map(|d| d.flatten().map(|e| e.path()).collect())

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{analyze, fixtures, get, rows, tmp, Row};
+use crate::util::{self, analyze, fixtures, get, rows, tmp, Row};
 
 /// `tests/fixtures/bad/NAME`.
 fn bad(name: &str) -> PathBuf {
@@ -600,29 +600,6 @@ fn application_json_logs_of_another_log_group_are_not_requests() {
 // ---------------------------------------------------------------------------------------------
 // Crashes and interrupts.
 
-/// Every file under `root` except inside `.staging-*`, by relative path, with its bytes.
-fn snapshot(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if e.file_name().to_string_lossy().starts_with(".staging-") {
-                continue;
-            }
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else if let Ok(bytes) = std::fs::read(&p) {
-                out.insert(p.strip_prefix(root).unwrap().to_path_buf(), bytes);
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(root, root, &mut out);
-    out
-}
-
 /// The partitions (`table/dt=…`) of a snapshot, each with its files.
 fn partitions(snap: &BTreeMap<PathBuf, Vec<u8>>) -> BTreeMap<PathBuf, BTreeMap<PathBuf, Vec<u8>>> {
     let mut out: BTreeMap<PathBuf, BTreeMap<PathBuf, Vec<u8>>> = BTreeMap::new();
@@ -635,17 +612,6 @@ fn partitions(snap: &BTreeMap<PathBuf, Vec<u8>>) -> BTreeMap<PathBuf, BTreeMap<P
         }
     }
     out
-}
-
-fn staging_dirs(out: &Path) -> Vec<String> {
-    std::fs::read_dir(out)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with(".staging-"))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -715,7 +681,7 @@ fn wait_for(child: &mut Child, out: &Path, at: KillAt, full: Duration, prev_inod
         }
         let reached = match at {
             KillAt::Fraction(f) => start.elapsed() >= full.mul_f64(f),
-            KillAt::Writing => staging_dirs(out).iter().any(|s| {
+            KillAt::Writing => util::staging_dirs(out).iter().any(|s| {
                 std::fs::read_dir(out.join(s).join("requests"))
                     .map(|d| d.flatten().next().is_some())
                     .unwrap_or(false)
@@ -742,7 +708,7 @@ fn assert_previous_or_new(
     new: &BTreeMap<PathBuf, Vec<u8>>,
     what: &str,
 ) {
-    let now = snapshot(out);
+    let now = util::snapshot(out);
     for p in now
         .keys()
         .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
@@ -820,13 +786,13 @@ fn sigkill_at_any_point_leaves_the_previous_or_the_new_dataset_and_the_next_run_
     let prev_out = dir.path().join("prev");
     let o = analyze(&prev_in, &prev_out, &["--quiet", "--max-reject-rate", "1"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let prev = snapshot(&prev_out);
+    let prev = util::snapshot(&prev_out);
     let new_out = dir.path().join("new");
     let t0 = Instant::now();
     let o = analyze(&new_in, &new_out, &["--quiet", "--max-reject-rate", "1"]);
     let full = t0.elapsed();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let mut new = snapshot(&new_out);
+    let mut new = util::snapshot(&new_out);
     new.remove(Path::new("_manifest.json"));
     assert_eq!(partitions(&prev).len(), 3, "{:?}", partitions(&prev).keys());
     assert_ne!(partitions(&prev), partitions(&new));
@@ -859,7 +825,7 @@ fn sigkill_at_any_point_leaves_the_previous_or_the_new_dataset_and_the_next_run_
         assert_previous_or_new(&out, &prev, &new, &what);
 
         // The next run removes what the killed one left in staging, and succeeds.
-        let left = staging_dirs(&out).len();
+        let left = util::staging_dirs(&out).len();
         let o = analyze(
             &[fixtures().join("access/console-clf.log")],
             &out,
@@ -870,7 +836,7 @@ fn sigkill_at_any_point_leaves_the_previous_or_the_new_dataset_and_the_next_run_
             "{what}: {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        assert!(staging_dirs(&out).is_empty(), "{what}: staging left");
+        assert!(util::staging_dirs(&out).is_empty(), "{what}: staging left");
         if left > 0 {
             assert!(
                 String::from_utf8_lossy(&o.stderr).contains("staging"),
@@ -895,7 +861,7 @@ fn a_kill_between_the_two_renames_of_a_partition_swap_loses_nothing() {
         &["--quiet"],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let prev = partitions(&snapshot(&out));
+    let prev = partitions(&util::snapshot(&out));
     let part = Path::new("requests/dt=2025-10-14");
     assert!(prev.contains_key(part));
 
@@ -926,8 +892,8 @@ fn a_kill_between_the_two_renames_of_a_partition_swap_loses_nothing() {
         "the restore is reported: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    assert!(staging_dirs(&out).is_empty());
-    let now = partitions(&snapshot(&out));
+    assert!(util::staging_dirs(&out).is_empty());
+    let now = partitions(&util::snapshot(&out));
     assert!(
         now.get(part) == prev.get(part),
         "the previous partition {} is {}",
@@ -971,13 +937,13 @@ fn sigint_and_sigterm_remove_staging_keep_the_previous_dataset_and_exit_130() {
         &["--quiet"],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let prev = snapshot(&base);
+    let prev = util::snapshot(&base);
     let full_out = dir.path().join("full");
     let t0 = Instant::now();
     let o = analyze(&input, &full_out, &["--quiet", "--max-reject-rate", "1"]);
     let full = t0.elapsed();
     assert!(o.status.success());
-    let new = snapshot(&full_out);
+    let new = util::snapshot(&full_out);
 
     let cases = [
         ("INT", KillAt::Fraction(0.2)),
@@ -993,10 +959,14 @@ fn sigint_and_sigterm_remove_staging_keep_the_previous_dataset_and_exit_130() {
         send(&child, signal);
         let output = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(staging_dirs(&out).is_empty(), "{what}: staging left");
+        assert!(util::staging_dirs(&out).is_empty(), "{what}: staging left");
         match output.status.code() {
             Some(130) => {
-                assert_eq!(snapshot(&out), prev, "{what}: the previous dataset changed");
+                assert_eq!(
+                    util::snapshot(&out),
+                    prev,
+                    "{what}: the previous dataset changed"
+                );
                 assert!(stderr.contains("interrupted"), "{what}: {stderr}");
                 assert!(
                     stderr.contains("not written") || stderr.contains("nothing was written"),
@@ -1006,7 +976,7 @@ fn sigint_and_sigterm_remove_staging_keep_the_previous_dataset_and_exit_130() {
             // Too late to stop: the run finished and its dataset is complete: the new run's
             // partitions, and the previous dataset's partitions it did not write.
             Some(0) => {
-                let now = snapshot(&out);
+                let now = util::snapshot(&out);
                 let mut expected = partitions(&prev);
                 expected.extend(partitions(&new));
                 assert_eq!(partitions(&now), expected, "{what}");
@@ -1074,10 +1044,6 @@ fn assert_same_rows(
             ids.len()
         );
     }
-}
-
-fn manifest_of(out: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(out.join("_manifest.json")).unwrap()).unwrap()
 }
 
 /// The manifest entry of a partition.
@@ -1155,7 +1121,7 @@ fn overlapping_windows_give_the_rows_of_one_run_over_their_union() {
 
     let out = dir.path().join("nightly");
     analyze_window(&input, &out, "2025-10-14T00:00:00Z", "2025-11-03T10:00:00Z");
-    let first = manifest_of(&out);
+    let first = util::manifest(&out);
     let first_rows = dataset_rows(&out);
     assert!(first_rows["requests/dt=2025-11-03"].len() < want["requests/dt=2025-11-03"].len());
     // Run 2 starts between a request (run 1's) and the start of its authorizer invocation,
@@ -1170,7 +1136,7 @@ fn overlapping_windows_give_the_rows_of_one_run_over_their_union() {
 
     // Run 2 kept run 1's rows of 09:00 to its start in the day it rewrote, and left the sample
     // incident's day (outside its window) as run 1 wrote it.
-    let second = manifest_of(&out);
+    let second = util::manifest(&out);
     let day = manifest_entry(&second, "requests/dt=2025-11-03");
     assert!(day["kept_rows"].as_u64().unwrap() > 0, "{day}");
     assert_eq!(day["run_id"], second["run_id"]);
@@ -1188,10 +1154,10 @@ fn the_same_input_twice_with_the_same_window_gives_the_same_bytes() {
     analyze_window(&input, &full, "", "");
     for out in [&fresh, &full] {
         analyze_window(&input, out, "2025-11-03T09:30:00Z", "2025-11-03T10:30:00Z");
-        let once = partitions(&snapshot(out));
+        let once = partitions(&util::snapshot(out));
         let rows_once = dataset_rows(out);
         analyze_window(&input, out, "2025-11-03T09:30:00Z", "2025-11-03T10:30:00Z");
-        let twice = partitions(&snapshot(out));
+        let twice = partitions(&util::snapshot(out));
         assert_eq!(
             once.keys().collect::<Vec<_>>(),
             twice.keys().collect::<Vec<_>>()
@@ -1205,7 +1171,7 @@ fn the_same_input_twice_with_the_same_window_gives_the_same_bytes() {
             );
         }
         assert_same_rows(&dataset_rows(out), &rows_once, "rerun");
-        let kept = manifest_entry(&manifest_of(out), "requests/dt=2025-11-03")["kept_rows"]
+        let kept = manifest_entry(&util::manifest(out), "requests/dt=2025-11-03")["kept_rows"]
             .as_u64()
             .unwrap();
         assert_eq!(
@@ -1227,7 +1193,7 @@ fn a_window_that_covers_nothing_of_a_partition_leaves_it_untouched() {
     let input = two_day_input(dir.path());
     let out = dir.path().join("out");
     analyze_window(&input, &out, "", "");
-    let before = partitions(&snapshot(&out));
+    let before = partitions(&util::snapshot(&out));
     let rows_before = dataset_rows(&out);
     let incident = Path::new("requests/dt=2025-10-14");
     assert!(before.contains_key(incident));
@@ -1235,7 +1201,7 @@ fn a_window_that_covers_nothing_of_a_partition_leaves_it_untouched() {
     // A window inside 2025-11-03: the incident's day is not written, the generated day is
     // rewritten with the same rows.
     analyze_window(&input, &out, "2025-11-03T10:00:00Z", "2025-11-03T10:30:00Z");
-    let now = partitions(&snapshot(&out));
+    let now = partitions(&util::snapshot(&out));
     assert!(
         now[incident] == before[incident],
         "the 2025-10-14 partition changed"
@@ -1251,7 +1217,7 @@ fn a_window_that_covers_nothing_of_a_partition_leaves_it_untouched() {
         "2025-10-14T00:00:00Z",
         "2025-11-04T00:00:00Z",
     );
-    let now = partitions(&snapshot(&out));
+    let now = partitions(&util::snapshot(&out));
     assert!(
         now[incident] == before[incident],
         "the 2025-10-14 partition changed"
