@@ -143,9 +143,10 @@ pub struct AnalyzeArgs {
     pub threads: Option<NonZeroUsize>,
     /// Memory budget of the join (`512M`, `2G`, bytes): past it, parsed records spill to
     /// disk by request-id hash and are joined a shard at a time. Peak RSS stays near this
-    /// plus a fixed overhead (README "Memory").
-    #[arg(long, value_name = "SIZE", default_value = DEFAULT_MEMORY_LIMIT, value_parser = parse_size)]
-    pub memory_limit: u64,
+    /// plus a fixed overhead (README "Memory"). Default: 512M, or half the memory limit of
+    /// the container (cgroup) the run is in when that is smaller.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<u64>,
     /// Where the join spills when the input does not fit in --memory-limit (default: the
     /// output directory's staging area, removed at the end of the run).
     #[arg(long, value_name = "DIR")]
@@ -216,9 +217,6 @@ mod tests {
     }
 }
 
-/// `--memory-limit` when none is given.
-pub const DEFAULT_MEMORY_LIMIT: &str = "512M";
-
 /// Parses a size: bytes, or a number with K, M, G (or KiB, MiB, GiB; powers of 1024).
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
@@ -238,7 +236,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         other => return Err(format!("{s:?}: unknown unit {other:?}; use K, M, G or T")),
     };
     let bytes = n * mult as f64;
-    if !(bytes.is_finite() && bytes >= (16u64 << 20) as f64) {
+    if !(bytes.is_finite() && bytes >= crate::memlimit::MIN_BYTES as f64) {
         return Err(format!("{s:?}: the memory limit must be at least 16M"));
     }
     Ok(bytes as u64)

@@ -22,6 +22,7 @@ mod intern;
 pub mod interrupt;
 pub mod invstore;
 pub mod join;
+pub mod memlimit;
 pub mod model;
 pub mod pipeline;
 pub mod records;

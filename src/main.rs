@@ -48,8 +48,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// 500 MB export). At the default limit and above, throughput comes first and peak RSS still
 /// stays under the limit (docs/PERFORMANCE.md §3).
 fn tune_allocator(memory_limit: u64) {
-    let default = gatelog::cli::parse_size(gatelog::cli::DEFAULT_MEMORY_LIMIT).unwrap_or(u64::MAX);
-    if memory_limit < default {
+    if memory_limit < gatelog::memlimit::DEFAULT_BYTES {
         // `mi_option_purge_delay` in mimalloc.h (v3), which libmimalloc-sys does not name.
         const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
         // SAFETY: mi_option_set only stores an option value; safe from any thread.
@@ -112,7 +111,12 @@ fn run_id() -> String {
 }
 
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
-    tune_allocator(a.memory_limit);
+    let (memory_limit, memory_limit_from, warning) =
+        gatelog::memlimit::resolve(a.memory_limit, gatelog::memlimit::container_ceiling());
+    if let Some(w) = warning {
+        eprintln!("gatelog: warning: {w}");
+    }
+    tune_allocator(memory_limit);
     if a.inputs.is_empty() {
         return Err(usage(SAMPLE_HINT));
     }
@@ -215,7 +219,8 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             CompressionArg::Snappy => Compression::Snappy,
         },
         max_rows_per_file: 5_000_000,
-        memory_limit: usize::try_from(a.memory_limit).unwrap_or(usize::MAX),
+        memory_limit: usize::try_from(memory_limit).unwrap_or(usize::MAX),
+        memory_limit_from,
         spill_dir: a.spill_dir.clone(),
         run_id: run_id(),
         filter,

@@ -14,6 +14,7 @@ use crate::classify::{self, Facts};
 use crate::input::{self, ContainerKind, Frame, InputFile};
 use crate::invstore::{BodyBatch, InvocationHead, InvocationStore};
 use crate::join::{self, Linker};
+use crate::memlimit::LimitFrom;
 use crate::model::{
     excerpt, Chunked, Event, Invocation, InvocationRow, LogKind, Origin, Reject, RejectReason,
     RequestRow, Text, ACCESS_VARS_SEPARATOR,
@@ -83,6 +84,8 @@ pub struct AnalyzeOptions {
     /// The memory budget of the join (`--memory-limit`), bytes: past it, records spill to
     /// disk by request-key hash.
     pub memory_limit: usize,
+    /// Where `memory_limit` came from: the flag, the default or a container's limit.
+    pub memory_limit_from: LimitFrom,
     /// Where spill files go (`--spill-dir`); by default the output's staging directory.
     pub spill_dir: Option<PathBuf>,
     /// What `--api-config` says about the APIs (empty without it).
@@ -1203,8 +1206,12 @@ pub fn analyze(
     }
     let spilled_bytes = store.spilled_bytes();
     if spilled_bytes > 0 {
+        let from = match &opts.memory_limit_from {
+            LimitFrom::Flag => String::new(),
+            from => format!(", {from}"),
+        };
         eprintln!(
-            "gatelog: the input did not fit in --memory-limit ({} MiB): the join spilled {} MiB to disk ({} hash shards a day)",
+            "gatelog: the input did not fit in --memory-limit ({} MiB{from}): the join spilled {} MiB to disk ({} hash shards a day)",
             opts.memory_limit >> 20,
             spilled_bytes >> 20,
             shard_n
@@ -1596,6 +1603,8 @@ pub fn analyze(
             "invocation_bytes": invocation_bytes,
             "invocation_spilled_bytes": invocation_spilled_bytes,
             "peak_rss_bytes": peak_rss_bytes(),
+            "memory_limit_bytes": opts.memory_limit,
+            "memory_limit_from": opts.memory_limit_from.to_string(),
         },
     });
     // The last point where stopping leaves the previous dataset untouched.
@@ -1784,6 +1793,7 @@ mod progress_tests {
             athena: None,
             reports: Reports::default(),
             memory_limit: 64 << 20,
+            memory_limit_from: LimitFrom::Flag,
             spill_dir: None,
             api_config: Arc::default(),
         }

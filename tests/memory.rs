@@ -296,3 +296,111 @@ fn a_spill_or_output_with_no_room_fails_cleanly_and_keeps_the_previous_dataset()
         assert!(spilled.is_empty(), "spill files left behind: {spilled:?}");
     }
 }
+
+/// A memory cgroup of its own for a test, removed when dropped (after the processes in it
+/// ended): cgroup v1's memory hierarchy or v2's, where this process may make one.
+struct Cgroup {
+    dir: std::path::PathBuf,
+}
+
+impl Cgroup {
+    /// A cgroup limited to `bytes`, or `None` where none can be made (not root, or no memory
+    /// controller to write to, as in an unprivileged container).
+    fn limited_to(bytes: u64) -> Option<Cgroup> {
+        let name = format!("gatelog-test-{}", std::process::id());
+        let hierarchies = [
+            ("/sys/fs/cgroup/memory", "memory.limit_in_bytes"),
+            ("/sys/fs/cgroup", "memory.max"),
+        ];
+        hierarchies.iter().find_map(|(root, file)| {
+            let dir = std::path::Path::new(root).join(&name);
+            std::fs::create_dir(&dir).ok()?;
+            let cg = Cgroup { dir };
+            std::fs::write(cg.dir.join(file), bytes.to_string()).ok()?;
+            Some(cg)
+        })
+    }
+
+    /// `gatelog ARGS…`, started inside the cgroup.
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("sh")
+            .arg("-c")
+            .arg(r#"echo $$ > "$0/cgroup.procs" && exec "$@""#)
+            .arg(&self.dir)
+            .arg(env!("CARGO_BIN_EXE_gatelog"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run gatelog")
+    }
+}
+
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+/// In a container whose memory limit is below what the default `--memory-limit` peaks at,
+/// the default becomes half the container's limit, so the kernel does not kill the run (a
+/// 164 MB export peaked at 197 MiB with the fixed 512M default and was killed in a 192 MiB
+/// cgroup). Needs a cgroup this process may make (root); the limit's reading is unit-tested
+/// in src/memlimit.rs on v1 and v2 layouts.
+#[test]
+fn in_a_small_container_the_default_limit_is_half_the_containers() {
+    const CONTAINER_MIB: u64 = 192;
+    let Some(cgroup) = Cgroup::limited_to(CONTAINER_MIB << 20) else {
+        eprintln!("skipped: no memory cgroup can be made here (needs root)");
+        return;
+    };
+    let tmp = util::tmp();
+    let input = generated(tmp.path(), 60_000, &["--container", "lines"]);
+    let out = tmp.path().join("out");
+    let o = cgroup.run(&[
+        "analyze",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{:?} {stderr}", o.status);
+    assert!(
+        stderr.contains("half of the container's memory limit (192 MiB"),
+        "{stderr}"
+    );
+    let manifest = util::manifest(&out);
+    assert_eq!(manifest["counts"]["requests"], 60_000, "{manifest}");
+    assert_eq!(
+        manifest["run"]["memory_limit_bytes"],
+        96 << 20,
+        "{manifest}"
+    );
+    let from = manifest["run"]["memory_limit_from"].as_str().unwrap();
+    assert!(from.contains(&cgroup.dir.display().to_string()), "{from}");
+    let rss_mib = manifest["run"]["peak_rss_bytes"].as_u64().unwrap() >> 20;
+    assert!(rss_mib < CONTAINER_MIB, "peak RSS {rss_mib} MiB");
+
+    // A limit given above what the container allows is kept, with a warning.
+    let samples = concat!(env!("CARGO_MANIFEST_DIR"), "/sample-data");
+    let out = tmp.path().join("samples");
+    let o = cgroup.run(&[
+        "analyze",
+        "--memory-limit",
+        "160M",
+        samples,
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{:?}", o.status);
+    assert_eq!(
+        util::manifest(&out)["run"]["memory_limit_from"],
+        "--memory-limit"
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("warning: --memory-limit 160 MiB leaves less than 96 MiB of this container's 192 MiB memory limit"),
+        "{stderr}"
+    );
+}
