@@ -216,7 +216,8 @@ pub fn dedupe(mut access: Vec<AccessRecord>, mut exec_parts: Vec<(String, ExecFa
                     f.origin,
                 );
                 rec.log_time_ms = f.first_time_ms;
-                rec.group_api = api_stage.map(|(a, s)| (a.into(), s.into()));
+                rec.group_api =
+                    api_stage.map(|(a, s)| (crate::intern::name(&a), crate::intern::name(&s)));
                 by_id.push(&id);
                 requests.push(rec);
                 exec.push(Some(f));

@@ -621,7 +621,7 @@ pub struct RequestRow<'a> {
     pub access_format: Option<Text<'a>>,
     /// The `$context` variables the record's format carries (present or `-`), in declaration
     /// order, joined by `,` (one string per format, shared by its rows).
-    pub access_vars: std::sync::Arc<str>,
+    pub access_vars: crate::intern::Name,
     /// The authorizer's log covers the request's time and shows no invocation for it.
     pub authorizer_log_covers: bool,
     /// What the execution log established (`client_not_authorized`, `authorizer_invoked`, …).
@@ -651,7 +651,7 @@ pub struct RequestRow<'a> {
     /// Access-record keys no known `$context` variable explains.
     pub extra: Pairs,
     /// Input file of the access record (display path).
-    pub source_file: Arc<str>,
+    pub source_file: Text<'a>,
     /// 1-based line of the access record in that file.
     pub source_line: i64,
     /// Byte offset of the access record in the decompressed file.

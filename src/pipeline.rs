@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use crate::classify::{self, Facts};
 use crate::input::{self, ContainerKind, Frame, InputFile};
+use crate::intern::{self, Name};
 use crate::invstore::{BodyBatch, InvocationHead, InvocationStore};
 use crate::join::{self, Linker};
 use crate::memlimit::LimitFrom;
@@ -399,7 +400,7 @@ struct FileWork<'a> {
     mappings: BTreeMap<(String, Vec<String>), u64>,
     /// The mapping of the latest records and how many there were, counted into `mappings`
     /// when it changes: a file's records nearly always share one.
-    last_mapping: Option<(Arc<str>, Vec<String>, u64)>,
+    last_mapping: Option<(Name, Vec<String>, u64)>,
     lines_ok: u64,
     warned: bool,
 }
@@ -426,13 +427,12 @@ fn kind_of_group(group: &str) -> Option<LogKind> {
 }
 
 /// `(api_id, stage)` named by a log group, for the common naming conventions.
-fn group_api(group: &str) -> Option<(Arc<str>, Arc<str>)> {
+fn group_api(group: &str) -> Option<(&str, &str)> {
     let rest = group
         .strip_prefix("API-Gateway-Execution-Logs_")
         .or_else(|| group.strip_prefix("/aws/apigateway/"))?;
     let (api, stage) = rest.split_once('/')?;
-    (!api.is_empty() && !stage.is_empty() && !stage.contains('/'))
-        .then(|| (api.into(), stage.into()))
+    (!api.is_empty() && !stage.is_empty() && !stage.contains('/')).then_some((api, stage))
 }
 
 fn looks_like_execution(msg: &str) -> bool {
@@ -488,8 +488,7 @@ impl<'a> FileWork<'a> {
         match kind {
             Some(LogKind::Authorizer) => self.lambda(ev, group),
             Some(LogKind::Execution) => {
-                let api_stage = group.and_then(group_api);
-                let pair = api_stage.as_ref().map(|(a, s)| (&**a, &**s));
+                let pair = group.and_then(group_api);
                 if self.exec.push(ev.message, ev.log_time_ms, ev.origin, pair) {
                     if self.exec.has_stale() {
                         for (id, f) in self.exec.drain_stale() {
@@ -554,7 +553,7 @@ impl<'a> FileWork<'a> {
         }
     }
 
-    fn count_mapping(&mut self, mapping: &Arc<str>, ambiguous: &[String]) {
+    fn count_mapping(&mut self, mapping: &Name, ambiguous: &[String]) {
         match &mut self.last_mapping {
             Some((m, a, n)) if **m == **mapping && a.as_slice() == ambiguous => *n += 1,
             _ => {
@@ -572,9 +571,7 @@ impl<'a> FileWork<'a> {
 
     fn access(&mut self, ev: &Event<'_>, group: Option<&str>, forced: bool) {
         let api_stage = group.and_then(group_api);
-        let (slot, format) = self
-            .formats
-            .pick(api_stage.as_ref().map(|(a, s)| (&**a, &**s)));
+        let (slot, format) = self.formats.pick(api_stage);
         if self.access.len() <= slot {
             self.access.resize_with(slot + 1, || None);
         }
@@ -583,7 +580,7 @@ impl<'a> FileWork<'a> {
             Ok(Parsed::Record(mut rec)) => {
                 rec.log_time_ms = ev.log_time_ms;
                 if rec.get(Var::ApiId).is_none() || rec.get(Var::Stage).is_none() {
-                    rec.group_api = group.and_then(group_api);
+                    rec.group_api = api_stage.map(|(a, s)| (intern::name(a), intern::name(s)));
                 }
                 self.count_mapping(&rec.mapping, &rec.ambiguous);
                 self.stats.access_records += 1;
@@ -908,18 +905,18 @@ fn s(r: &AccessRecord, v: Var) -> Option<Text<'_>> {
 
 /// The `access_vars` column: the names of the variables a format carries, joined by `,`; the
 /// same few strings for every row of a source, built once per thread and shared.
-fn access_vars(known: crate::records::vars::VarSet) -> Arc<str> {
+fn access_vars(known: crate::records::vars::VarSet) -> Name {
     use std::cell::RefCell;
     use std::collections::HashMap;
     thread_local! {
-        static CACHE: RefCell<HashMap<u64, Arc<str>>> = RefCell::new(HashMap::new());
+        static CACHE: RefCell<HashMap<u64, Name>> = RefCell::new(HashMap::new());
     }
     CACHE.with(|c| {
         c.borrow_mut()
             .entry(known.0)
             .or_insert_with(|| {
                 let names: Vec<&str> = known.iter().map(|v| v.name()).collect();
-                names.join(ACCESS_VARS_SEPARATOR).into()
+                intern::name(&names.join(ACCESS_VARS_SEPARATOR))
             })
             .clone()
     })
@@ -931,7 +928,7 @@ fn access_vars(known: crate::records::vars::VarSet) -> Arc<str> {
 pub fn request_row<'a>(
     j: &'a join::Joined,
     inv: Option<(&'a Invocation, crate::model::MatchMethod)>,
-    source_files: &[Arc<str>],
+    source_files: &'a [Arc<str>],
     api: &crate::apiconfig::ApiConfig,
 ) -> RequestRow<'a> {
     let a = &j.access;
@@ -1066,10 +1063,11 @@ pub fn request_row<'a>(
             .map(|_| cfg.gateway_responses_customised.clone()),
         sources,
         extra: a.extra.clone(),
-        source_file: source_files
-            .get(a.origin.file as usize)
-            .cloned()
-            .unwrap_or_else(|| Arc::from("")),
+        source_file: Text::Borrowed(
+            source_files
+                .get(a.origin.file as usize)
+                .map_or("", |f| &**f),
+        ),
         source_line: a.origin.line as i64,
         source_offset: a.origin.offset as i64,
     }

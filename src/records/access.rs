@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::format::{self, Format, Layout, Mapping};
 use super::vars::{Var, VarSet, NVARS};
+use crate::intern::Name;
 use crate::model::Origin;
 use crate::redact;
 
@@ -48,7 +49,7 @@ pub struct AccessRecord {
     pub extra: Vec<(String, String)>,
     /// Name of the mapping the record was read with.
     #[serde(deserialize_with = "interned::name")]
-    pub mapping: Arc<str>,
+    pub mapping: Name,
     /// Keys whose meaning was ambiguous and left unmapped.
     pub ambiguous: Vec<String>,
     /// xxh3 of the message, to recognise the same record seen twice.
@@ -57,7 +58,7 @@ pub struct AccessRecord {
     pub log_time_ms: Option<i64>,
     /// api id / stage from the log group, when the record itself lacks them.
     #[serde(deserialize_with = "interned::pair")]
-    pub group_api: Option<(Arc<str>, Arc<str>)>,
+    pub group_api: Option<(Name, Name)>,
     /// Where the record is.
     pub origin: Origin,
 }
@@ -66,40 +67,39 @@ pub struct AccessRecord {
 /// shared when records are read back from a spill file: a lookup instead of an allocation.
 mod interned {
     use std::fmt;
-    use std::sync::Arc;
 
     use serde::de::{Deserializer, Visitor};
     use serde::Deserialize;
 
-    use crate::intern::intern;
+    use crate::intern::Name;
 
-    struct Name(Arc<str>);
+    struct Interned(Name);
 
-    impl<'de> Deserialize<'de> for Name {
+    impl<'de> Deserialize<'de> for Interned {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             struct V;
             impl Visitor<'_> for V {
-                type Value = Name;
+                type Value = Interned;
                 fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                     f.write_str("a string")
                 }
-                fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Name, E> {
-                    Ok(Name(intern(v)))
+                fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Interned, E> {
+                    Ok(Interned(crate::intern::name(v)))
                 }
             }
             d.deserialize_str(V)
         }
     }
 
-    pub fn name<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
-        Name::deserialize(d).map(|n| n.0)
+    pub fn name<'de, D: Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
+        Interned::deserialize(d).map(|n| n.0)
     }
 
     /// An API id and stage.
-    type Pair = Option<(Arc<str>, Arc<str>)>;
+    type Pair = Option<(Name, Name)>;
 
     pub fn pair<'de, D: Deserializer<'de>>(d: D) -> Result<Pair, D::Error> {
-        Option::<(Name, Name)>::deserialize(d).map(|p| p.map(|(a, b)| (a.0, b.0)))
+        Option::<(Interned, Interned)>::deserialize(d).map(|p| p.map(|(a, b)| (a.0, b.0)))
     }
 }
 
@@ -288,7 +288,7 @@ impl AccessRecord {
             spans: Vec::new(),
             known: VarSet::default(),
             extra: Vec::new(),
-            mapping: Arc::from("execution-log"),
+            mapping: Name::Borrowed("execution-log"),
             ambiguous: Vec::new(),
             content_hash: xxhash_rust::xxh3::xxh3_64(request_id.as_bytes()),
             log_time_ms: None,
@@ -1222,9 +1222,10 @@ mod tests {
         let a: AccessRecord = postcard::from_bytes(&bytes).unwrap();
         let b: AccessRecord = postcard::from_bytes(&bytes).unwrap();
         assert_eq!(a, with_group);
-        assert!(Arc::ptr_eq(&a.mapping, &b.mapping));
+        let shared = |x: &Name, y: &Name| matches!((x, y), (Cow::Borrowed(x), Cow::Borrowed(y)) if std::ptr::eq(*x, *y));
+        assert!(shared(&a.mapping, &b.mapping));
         let (ga, gb) = (a.group_api.unwrap(), b.group_api.unwrap());
-        assert!(Arc::ptr_eq(&ga.0, &gb.0) && Arc::ptr_eq(&ga.1, &gb.1));
+        assert!(shared(&ga.0, &gb.0) && shared(&ga.1, &gb.1));
     }
 
     #[test]

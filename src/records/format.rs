@@ -6,9 +6,9 @@
 //! spelling is derived from its name.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use super::vars::{is_ambiguous_key, Var, VarSet};
+use crate::intern::Name;
 
 /// A format string that does not compile.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -91,7 +91,7 @@ pub enum Layout {
 pub struct Format {
     /// Name shown in the summary (`troubleshooting`, `enhanced`, `console-clf`, `user`, …);
     /// shared by every record read with the format.
-    pub name: Arc<str>,
+    pub name: Name,
     /// The compiled layout.
     pub layout: Layout,
     /// The variables the layout carries.
@@ -182,7 +182,7 @@ pub fn compile(name: &str, format: &str) -> Result<Format, FormatError> {
         return Err(FormatError::NoRequestId);
     }
     Ok(Format {
-        name: name.into(),
+        name: crate::intern::name(name),
         layout,
         vars,
     })
@@ -318,7 +318,7 @@ fn compile_json(format: &str) -> Result<Vec<(String, Option<Var>)>, FormatError>
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapping {
     /// `enhanced`, `troubleshooting+derived`, `derived`, `user`, …
-    pub name: Arc<str>,
+    pub name: Name,
     /// Per key position of the record: the variable, or `None` (kept in `extra`).
     pub vars: Vec<Option<Var>>,
     /// Keys whose meaning is ambiguous and that were left unmapped.
@@ -424,7 +424,7 @@ pub fn recognise(keys: &[&str]) -> Mapping {
         .collect();
     let access = base.is_some() || is_access_key_set(known, !ambiguous.is_empty());
     Mapping {
-        name: name.into(),
+        name: crate::intern::name(&name),
         vars,
         ambiguous,
         known,
