@@ -16,6 +16,7 @@
 
 mod common;
 
+use std::borrow::Cow;
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -110,7 +111,12 @@ fn parse_export(ex: &Export) -> Parsed3 {
     let mut access_bytes = 0;
     for s in sources(ex, "/aws/apigateway/") {
         let mut p = AccessParser::new(None);
-        let api = api_stage(&s.group).map(|(a, st)| (Arc::<str>::from(a), Arc::<str>::from(st)));
+        let api = api_stage(&s.group).map(|(a, st)| {
+            (
+                Cow::<'static, str>::Owned(a.to_string()),
+                Cow::<'static, str>::Owned(st.to_string()),
+            )
+        });
         for (i, l) in s.lines().into_iter().enumerate() {
             if let Ok(Parsed::Record(mut r)) = p.parse(
                 l,
@@ -302,13 +308,14 @@ fn join_classify(c: &mut Criterion) {
 
 /// The output rows, built by `pipeline::request_row` as `analyze` builds them.
 fn rows_of(out: &JoinOutput) -> Vec<RequestRow<'_>> {
-    let files: [std::sync::Arc<str>; 1] = ["aws/apigateway/ed6jxj1uly/prod/access.log".into()];
+    static FILES: std::sync::LazyLock<[Arc<str>; 1]> =
+        std::sync::LazyLock::new(|| ["aws/apigateway/ed6jxj1uly/prod/access.log".into()]);
     let api = gatelog::apiconfig::ApiConfig::default();
     out.requests
         .iter()
         .map(|j| {
             let inv = j.invocation.map(|(i, m)| (&out.invocations[i], m));
-            request_row(j, inv, &files, &api)
+            request_row(j, inv, &*FILES, &api)
         })
         .collect()
 }
