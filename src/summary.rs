@@ -857,15 +857,14 @@ pub struct RowTally {
     coverage: Map<String, Span>,
     cache_basis: u64,
     cache_hits: u64,
+    /// The `access_vars` of the last row [`RowTally::logs_invocation`] looked at, and its
+    /// answer.
+    last_vars: Option<(String, bool)>,
 }
 
 impl RowTally {
     /// Counts one row.
     pub fn add(&mut self, r: &RequestRow) {
-        let (req_id, integ_status) = (
-            Var::AuthorizerRequestId.name(),
-            Var::AuthorizerIntegrationStatus.name(),
-        );
         self.requests += 1;
         let t = row_time(r);
         self.span.add(t);
@@ -890,11 +889,7 @@ impl RowTally {
             // record's format carries the variable (the scan is left for that case).
             if r.authorizer_request_id.is_some() || r.authorizer_integration_status.is_some() {
                 self.cache_basis += 1;
-            } else if r
-                .access_vars
-                .split(ACCESS_VARS_SEPARATOR)
-                .any(|v| v == req_id || v == integ_status)
-            {
+            } else if self.logs_invocation(&r.access_vars) {
                 self.cache_basis += 1;
                 self.cache_hits += 1;
             }
@@ -942,6 +937,26 @@ impl RowTally {
         }
     }
 
+    /// Whether a format with these `access_vars` logs the authorizer's request id or
+    /// integration status (which an invocation fills); the answer for the last format asked
+    /// about is kept, as rows come a source at a time.
+    fn logs_invocation(&mut self, access_vars: &str) -> bool {
+        if let Some((vars, yes)) = &self.last_vars {
+            if vars == access_vars {
+                return *yes;
+            }
+        }
+        let (req_id, integ_status) = (
+            Var::AuthorizerRequestId.name(),
+            Var::AuthorizerIntegrationStatus.name(),
+        );
+        let yes = access_vars
+            .split(ACCESS_VARS_SEPARATOR)
+            .any(|v| v == req_id || v == integ_status);
+        self.last_vars = Some((access_vars.to_string(), yes));
+        yes
+    }
+
     /// Counts `o`'s rows too: tallies of parts of the rows, merged in any order, equal the
     /// tally of all of them.
     pub fn merge(&mut self, o: RowTally) {
@@ -985,6 +1000,7 @@ impl RowTally {
             coverage,
             cache_basis,
             cache_hits,
+            last_vars: _,
         } = self;
         let s = summary;
         s.schema_version = SUMMARY_SCHEMA_VERSION;
