@@ -77,7 +77,17 @@ pub fn resolve(flag: Option<u64>, ceiling: Option<Ceiling>) -> (u64, LimitFrom, 
         }
         (Some(bytes), _) => (bytes, LimitFrom::Flag, None),
         (None, Some(c)) if half(c.bytes) < DEFAULT_BYTES => {
-            (half(c.bytes), LimitFrom::Container(c), None)
+            let warning = (c.bytes < MIN_BYTES + OVERHEAD_BYTES).then(|| {
+                format!(
+                    "this container's memory limit ({} MiB, {}) leaves gatelog too little room: \
+                     the kernel may kill the run without a message; give the container at least \
+                     {} MiB",
+                    c.bytes >> 20,
+                    c.file.display(),
+                    (2 * MIN_BYTES + OVERHEAD_BYTES) >> 20
+                )
+            });
+            (half(c.bytes), LimitFrom::Container(c), warning)
         }
         (None, _) => (DEFAULT_BYTES, LimitFrom::Default, None),
     }
@@ -314,7 +324,12 @@ mod tests {
             "half of the container's memory limit (400 MiB, /sys/fs/cgroup/memory.max)"
         );
         assert_eq!(warning, None);
-        // Never below what the flag accepts.
+        // Never below what the flag accepts, and a container that small is warned about.
+        let (bytes, _, warning) = resolve(None, ceiling(64));
+        assert_eq!(bytes, 32 << 20);
+        assert!(warning
+            .unwrap()
+            .contains("give the container at least 128 MiB"));
         assert_eq!(resolve(None, ceiling(20)).0, MIN_BYTES);
     }
 
