@@ -73,6 +73,21 @@ fi
 
 # 3. Data: N requests such that access + authorizer logs come to about E2E_GB GB.
 DATA=$WORK/data-${GB}gb
+# The marker says both variants were generated; a variant removed since (to free disk) is
+# generated again from the same seed and request count.
+if [ -f "$DATA/.done" ] && { [ ! -d "$DATA/plain/aws" ] || [ ! -d "$DATA/gz/aws" ]; }; then
+  N=$(cat "$DATA/.done")
+  for v in plain gz; do
+    if [ ! -d "$DATA/$v/aws" ]; then
+      say "generating the missing $v variant ($N requests)"
+      rm -rf "${DATA:?}/$v"
+      gzip_flag=()
+      [ "$v" = gz ] && gzip_flag=(--gzip)
+      "$BIN" generate --requests "$N" --seed $SEED --container lines "${gzip_flag[@]}" \
+        --out "$DATA/$v" >/dev/null
+    fi
+  done
+fi
 if [ ! -f "$DATA/.done" ]; then
   say "calibrating the generator (20,000 requests)"
   rm -rf "$WORK/calibrate" "$DATA"
