@@ -171,8 +171,9 @@ pub fn writer_properties(c: Compression) -> WriterProperties {
 ///   dictionary costs encode time, then overflows and falls back to plain anyway;
 /// - row groups closed at about [`MAX_ROW_GROUP_BYTES`] or at parquet-rs's default row cap,
 ///   whichever comes first;
-/// - min/max statistics on every column but the near-unique strings and `access_vars`
-///   ([`Table::columns_without_statistics`]), where they prune nothing;
+/// - min/max statistics on every column but the near-unique strings, `access_vars` and the
+///   strings inside lists and maps ([`Table::columns_without_statistics`]), where they prune
+///   nothing;
 /// - `PARQUET_1_0` pages, which every Hive / Trino / Spark version reads;
 /// - [`SCHEMA_VERSION_KEY`], [`CREATED_BY_KEY`] and [`TABLE_KEY`] in the key/value metadata.
 pub fn table_writer_properties(table: Table, c: Compression) -> WriterProperties {
