@@ -44,9 +44,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// mimalloc keeps freed pages for a second (its `purge_delay`) before giving them back, which
 /// is fast but adds up to ~150 MB of RSS while a run churns through groups of shards. Under a
 /// budget below the default (a tight `--memory-limit`, or half a small container's limit) a
-/// small footprint comes first, so pages are given back at once (about 40 % slower on a spilling run, measured; peak RSS 300 → 170 MB at 128M on a
-/// 500 MB export). At the default limit and above, throughput comes first and peak RSS still
-/// stays under the limit (docs/PERFORMANCE.md §3).
+/// small footprint comes first, so pages are given back at once (about 40 % slower on a
+/// spilling run, measured; peak RSS 300 → 170 MB at 128M on a 500 MB export). At the default
+/// limit and above, throughput comes first and peak RSS still stays under the limit
+/// (docs/PERFORMANCE.md §3).
 fn tune_allocator(memory_limit: u64) {
     if memory_limit < gatelog::memlimit::DEFAULT_BYTES {
         // `mi_option_purge_delay` in mimalloc.h (v3), which libmimalloc-sys does not name.

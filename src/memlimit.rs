@@ -57,8 +57,9 @@ impl fmt::Display for LimitFrom {
     }
 }
 
-/// The budget a run uses, and a warning for stderr when a given `--memory-limit` leaves the
-/// container too little room.
+/// The budget a run uses, where it came from, and a warning for stderr when a given
+/// `--memory-limit` leaves the container too little room, or the container itself is too
+/// small.
 pub fn resolve(flag: Option<u64>, ceiling: Option<Ceiling>) -> (u64, LimitFrom, Option<String>) {
     match (flag, ceiling) {
         (Some(bytes), Some(c)) if bytes.saturating_add(OVERHEAD_BYTES) > c.bytes => {
