@@ -1,0 +1,414 @@
+//! Arrow arrays built from plain vectors, a row at a time.
+//!
+//! The batches of a table are built row by row over some seventy columns (`parquet.rs`), so
+//! the cost of one append is paid about seventy times per request. Arrow's builders check and
+//! grow their buffers on every append and keep a lazily materialised null buffer; here a
+//! column is a `Vec` of values (or of offsets and bytes) and a `Vec<bool>` of validity,
+//! turned into an array once the batch is complete. The arrays are equal to what the
+//! builders make, so the Parquet bytes do not change.
+
+use std::sync::Arc;
+
+use arrow_array::types::ArrowPrimitiveType;
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, ListArray, MapArray, PrimitiveArray, StringArray, StructArray,
+};
+use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow_schema::{ArrowError, FieldRef, Fields};
+
+/// Which rows of a column hold a value.
+#[derive(Debug, Default)]
+pub struct Validity {
+    valid: Vec<bool>,
+    nulls: usize,
+}
+
+impl Validity {
+    pub fn with_capacity(rows: usize) -> Self {
+        Validity {
+            valid: Vec::with_capacity(rows),
+            nulls: 0,
+        }
+    }
+
+    #[inline]
+    pub fn push(&mut self, valid: bool) {
+        self.valid.push(valid);
+        self.nulls += usize::from(!valid);
+    }
+
+    /// The null buffer, none when every row holds a value (as Arrow's builders leave it).
+    pub fn finish(self) -> Option<NullBuffer> {
+        (self.nulls > 0).then(|| NullBuffer::from(self.valid))
+    }
+}
+
+/// Strings one after another, with their `i32` end offsets.
+#[derive(Debug)]
+pub struct Strings {
+    offsets: Vec<i32>,
+    bytes: Vec<u8>,
+}
+
+impl Strings {
+    /// Room for `items` strings of `bytes` bytes in all.
+    pub fn with_capacity(items: usize, bytes: usize) -> Self {
+        let mut offsets = Vec::with_capacity(items + 1);
+        offsets.push(0);
+        Strings {
+            offsets,
+            bytes: Vec::with_capacity(bytes),
+        }
+    }
+
+    #[inline]
+    pub fn push(&mut self, s: &str) -> Result<(), ArrowError> {
+        self.bytes.extend_from_slice(s.as_bytes());
+        self.offsets.push(offset(self.bytes.len())?);
+        Ok(())
+    }
+
+    /// An empty slot (under a null).
+    #[inline]
+    pub fn push_empty(&mut self) {
+        let end = self.offsets[self.offsets.len() - 1];
+        self.offsets.push(end);
+    }
+
+    /// Strings pushed so far.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    pub fn finish(self, nulls: Option<NullBuffer>) -> Result<StringArray, ArrowError> {
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(self.offsets));
+        StringArray::try_new(offsets, Buffer::from_vec(self.bytes), nulls)
+    }
+}
+
+/// `len` as an Arrow `i32` offset: a batch's strings of one column past 2 GiB are an error,
+/// not a panic.
+#[inline]
+fn offset(len: usize) -> Result<i32, ArrowError> {
+    i32::try_from(len).map_err(|_| {
+        ArrowError::ComputeError(format!(
+            "a batch's strings of one column pass 2 GiB ({len} bytes)"
+        ))
+    })
+}
+
+/// A nullable string column.
+#[derive(Debug)]
+pub struct StringColumn {
+    values: Strings,
+    validity: Validity,
+}
+
+impl StringColumn {
+    pub fn with_capacity(rows: usize, bytes: usize) -> Self {
+        StringColumn {
+            values: Strings::with_capacity(rows, bytes),
+            validity: Validity::with_capacity(rows),
+        }
+    }
+
+    #[inline]
+    pub fn push(&mut self, v: Option<&str>) -> Result<(), ArrowError> {
+        match v {
+            Some(s) => self.values.push(s)?,
+            None => self.values.push_empty(),
+        }
+        self.validity.push(v.is_some());
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<ArrayRef, ArrowError> {
+        Ok(Arc::new(self.values.finish(self.validity.finish())?))
+    }
+}
+
+/// A nullable column of fixed-width values.
+#[derive(Debug)]
+pub struct PrimitiveColumn<T: ArrowPrimitiveType> {
+    values: Vec<T::Native>,
+    validity: Validity,
+}
+
+impl<T: ArrowPrimitiveType> PrimitiveColumn<T> {
+    pub fn with_capacity(rows: usize) -> Self {
+        PrimitiveColumn {
+            values: Vec::with_capacity(rows),
+            validity: Validity::with_capacity(rows),
+        }
+    }
+
+    #[inline]
+    pub fn push(&mut self, v: Option<T::Native>) {
+        self.values.push(v.unwrap_or_default());
+        self.validity.push(v.is_some());
+    }
+
+    pub fn finish(self) -> PrimitiveArray<T> {
+        PrimitiveArray::new(ScalarBuffer::from(self.values), self.validity.finish())
+    }
+}
+
+/// A nullable boolean column.
+#[derive(Debug)]
+pub struct BooleanColumn {
+    values: Vec<bool>,
+    validity: Validity,
+}
+
+impl BooleanColumn {
+    pub fn with_capacity(rows: usize) -> Self {
+        BooleanColumn {
+            values: Vec::with_capacity(rows),
+            validity: Validity::with_capacity(rows),
+        }
+    }
+
+    #[inline]
+    pub fn push(&mut self, v: Option<bool>) {
+        self.values.push(v.unwrap_or_default());
+        self.validity.push(v.is_some());
+    }
+
+    pub fn finish(self) -> ArrayRef {
+        Arc::new(BooleanArray::new(
+            BooleanBuffer::from(self.values),
+            self.validity.finish(),
+        ))
+    }
+}
+
+/// A nullable `list<string>` column whose items are never null.
+#[derive(Debug)]
+pub struct ListColumn {
+    offsets: Vec<i32>,
+    items: Strings,
+    validity: Validity,
+}
+
+impl ListColumn {
+    /// Room for `rows` lists of `items` strings of `bytes` bytes in all.
+    pub fn with_capacity(rows: usize, items: usize, bytes: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        ListColumn {
+            offsets,
+            items: Strings::with_capacity(items, bytes),
+            validity: Validity::with_capacity(rows),
+        }
+    }
+
+    #[inline]
+    pub fn push<S: AsRef<str>>(&mut self, list: Option<&[S]>) -> Result<(), ArrowError> {
+        for item in list.unwrap_or_default() {
+            self.items.push(item.as_ref())?;
+        }
+        self.offsets.push(offset(self.items.len())?);
+        self.validity.push(list.is_some());
+        Ok(())
+    }
+
+    /// The column, its items typed by `item` (a non-null string field).
+    pub fn finish(self, item: FieldRef) -> Result<ArrayRef, ArrowError> {
+        let items = self.items.finish(None)?;
+        Ok(Arc::new(ListArray::try_new(
+            item,
+            OffsetBuffer::new(ScalarBuffer::from(self.offsets)),
+            Arc::new(items),
+            self.validity.finish(),
+        )?))
+    }
+}
+
+/// A non-null `map<string,string>` column.
+#[derive(Debug)]
+pub struct MapColumn {
+    offsets: Vec<i32>,
+    keys: Strings,
+    values: Strings,
+}
+
+impl MapColumn {
+    /// Room for `rows` maps of `entries` entries, `key_bytes` and `value_bytes` in all.
+    pub fn with_capacity(
+        rows: usize,
+        entries: usize,
+        key_bytes: usize,
+        value_bytes: usize,
+    ) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        MapColumn {
+            offsets,
+            keys: Strings::with_capacity(entries, key_bytes),
+            values: Strings::with_capacity(entries, value_bytes),
+        }
+    }
+
+    /// One row's map; a key seen before in the same map is left out with its value: Trino
+    /// (Athena) fails the whole query on a map with a repeated key.
+    #[inline]
+    pub fn push(&mut self, pairs: &[(String, String)]) -> Result<(), ArrowError> {
+        for (i, (k, v)) in pairs.iter().enumerate() {
+            if pairs[..i].iter().any(|(seen, _)| seen == k) {
+                continue;
+            }
+            self.keys.push(k)?;
+            self.values.push(v)?;
+        }
+        self.offsets.push(offset(self.keys.len())?);
+        Ok(())
+    }
+
+    /// The column, of `entries` (a struct of non-null `key` and `value` strings), unsorted.
+    pub fn finish(self, entries: FieldRef) -> Result<ArrayRef, ArrowError> {
+        let fields: Fields = match entries.data_type() {
+            arrow_schema::DataType::Struct(f) => f.clone(),
+            other => {
+                return Err(ArrowError::SchemaError(format!(
+                    "map entries must be a struct, not {other}"
+                )))
+            }
+        };
+        let keys: ArrayRef = Arc::new(self.keys.finish(None)?);
+        let values: ArrayRef = Arc::new(self.values.finish(None)?);
+        let entries_array = StructArray::try_new(fields, vec![keys, values], None)?;
+        let map = MapArray::try_new(
+            entries,
+            OffsetBuffer::new(ScalarBuffer::from(self.offsets)),
+            entries_array,
+            None,
+            false,
+        )?;
+        debug_assert_eq!(map.null_count(), 0);
+        Ok(Arc::new(map))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::builder::{
+        BooleanBuilder, Int32Builder, ListBuilder, MapBuilder, MapFieldNames, StringBuilder,
+    };
+    use arrow_array::types::Int32Type;
+    use arrow_schema::{DataType, Field};
+
+    fn item() -> FieldRef {
+        Arc::new(Field::new("element", DataType::Utf8, false))
+    }
+
+    #[test]
+    fn strings_equal_what_the_builder_makes_with_and_without_nulls() {
+        let rows: [&[Option<&str>]; 3] = [
+            &[Some("a"), None, Some(""), Some("naïve ☃"), None],
+            &[Some("x"), Some("yz")],
+            &[],
+        ];
+        for values in rows {
+            let mut ours = StringColumn::with_capacity(0, 0);
+            let mut theirs = StringBuilder::new();
+            for v in values {
+                ours.push(*v).unwrap();
+                theirs.append_option(*v);
+            }
+            let ours = ours.finish().unwrap();
+            let theirs: ArrayRef = Arc::new(theirs.finish());
+            assert_eq!(ours.to_data(), theirs.to_data(), "{values:?}");
+            assert_eq!(ours.nulls().is_some(), values.contains(&None));
+        }
+    }
+
+    #[test]
+    fn primitives_and_booleans_equal_what_the_builders_make() {
+        let ints = [Some(403), None, Some(-1), Some(0)];
+        let mut ours = PrimitiveColumn::<Int32Type>::with_capacity(1);
+        let mut theirs = Int32Builder::new();
+        for v in ints {
+            ours.push(v);
+            theirs.append_option(v);
+        }
+        assert_eq!(ours.finish().to_data(), theirs.finish().to_data());
+
+        let bools = [Some(true), Some(false), None, Some(true)];
+        let mut ours = BooleanColumn::with_capacity(0);
+        let mut theirs = BooleanBuilder::new();
+        for v in bools {
+            ours.push(v);
+            theirs.append_option(v);
+        }
+        assert_eq!(ours.finish().to_data(), theirs.finish().to_data());
+    }
+
+    #[test]
+    fn lists_equal_what_the_builder_makes() {
+        let rows: [Option<&[&str]>; 4] = [Some(&["a", "bc"]), None, Some(&[]), Some(&["d"])];
+        let mut ours = ListColumn::with_capacity(2, 1, 1);
+        let mut theirs = ListBuilder::new(StringBuilder::new()).with_field(item());
+        for r in rows {
+            ours.push(r).unwrap();
+            match r {
+                Some(items) => {
+                    for i in items {
+                        theirs.values().append_value(i);
+                    }
+                    theirs.append(true);
+                }
+                None => theirs.append(false),
+            }
+        }
+        let ours = ours.finish(item()).unwrap();
+        assert_eq!(ours.to_data(), theirs.finish().to_data());
+    }
+
+    #[test]
+    fn maps_equal_what_the_builder_makes_and_keep_a_keys_first_value() {
+        let key = Arc::new(Field::new("key", DataType::Utf8, false));
+        let value = Arc::new(Field::new("value", DataType::Utf8, false));
+        let entries = Arc::new(Field::new(
+            "entries",
+            DataType::Struct(Fields::from(vec![key.clone(), value.clone()])),
+            false,
+        ));
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let rows = [
+            pairs(&[("a", "1"), ("b", "2"), ("a", "3")]),
+            pairs(&[]),
+            pairs(&[("c", "")]),
+        ];
+        let mut ours = MapColumn::with_capacity(0, 0, 0, 0);
+        let names = MapFieldNames {
+            entry: "entries".into(),
+            key: "key".into(),
+            value: "value".into(),
+        };
+        let mut theirs = MapBuilder::new(Some(names), StringBuilder::new(), StringBuilder::new())
+            .with_keys_field(key)
+            .with_values_field(value);
+        for r in &rows {
+            ours.push(r).unwrap();
+            let mut seen = Vec::new();
+            for (k, v) in r {
+                if !seen.contains(&k) {
+                    seen.push(k);
+                    theirs.keys().append_value(k);
+                    theirs.values().append_value(v);
+                }
+            }
+            theirs.append(true).unwrap();
+        }
+        let ours = ours.finish(entries).unwrap();
+        let theirs = theirs.finish();
+        assert_eq!(ours.to_data(), theirs.to_data());
+        let map = ours.as_any().downcast_ref::<MapArray>().unwrap();
+        assert_eq!(map.value_length(0), 2, "the repeated key is left out");
+    }
+}
