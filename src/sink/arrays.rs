@@ -16,30 +16,39 @@ use arrow_array::{
 use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, FieldRef, Fields};
 
-/// Which rows of a column hold a value.
+/// Which rows of a column hold a value, one bit per row as Arrow keeps it.
 #[derive(Debug, Default)]
 pub struct Validity {
-    valid: Vec<bool>,
+    bits: Vec<u8>,
+    len: usize,
     nulls: usize,
 }
 
 impl Validity {
     pub fn with_capacity(rows: usize) -> Self {
         Validity {
-            valid: Vec::with_capacity(rows),
+            bits: Vec::with_capacity(rows.div_ceil(8)),
+            len: 0,
             nulls: 0,
         }
     }
 
     #[inline]
     pub fn push(&mut self, valid: bool) {
-        self.valid.push(valid);
+        if self.len % 8 == 0 {
+            self.bits.push(0);
+        }
+        if let Some(last) = self.bits.last_mut() {
+            *last |= u8::from(valid) << (self.len % 8);
+        }
+        self.len += 1;
         self.nulls += usize::from(!valid);
     }
 
     /// The null buffer, none when every row holds a value (as Arrow's builders leave it).
     pub fn finish(self) -> Option<NullBuffer> {
-        (self.nulls > 0).then(|| NullBuffer::from(self.valid))
+        (self.nulls > 0)
+            .then(|| NullBuffer::new(BooleanBuffer::new(Buffer::from_vec(self.bits), 0, self.len)))
     }
 }
 
@@ -81,8 +90,20 @@ impl Strings {
     }
 
     pub fn finish(self, nulls: Option<NullBuffer>) -> Result<StringArray, ArrowError> {
+        if nulls.as_ref().is_some_and(|n| n.len() != self.len()) {
+            return Err(ArrowError::InvalidArgumentError(format!(
+                "{} strings, {} validity bits",
+                self.len(),
+                nulls.map_or(0, |n| n.len())
+            )));
+        }
         let offsets = OffsetBuffer::new(ScalarBuffer::from(self.offsets));
-        StringArray::try_new(offsets, Buffer::from_vec(self.bytes), nulls)
+        // SAFETY: the bytes are `&str`s one after another and every offset is the end of one
+        // of them (or 0), so each slice between two offsets is valid UTF-8; the offsets are
+        // ascending and end at the bytes' length (checked by `OffsetBuffer::new`), and the
+        // null buffer, when there is one, has a bit per string (checked above). This is what
+        // `StringBuilder::finish` skips checking too.
+        Ok(unsafe { StringArray::new_unchecked(offsets, Buffer::from_vec(self.bytes), nulls) })
     }
 }
 
