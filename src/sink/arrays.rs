@@ -35,7 +35,7 @@ impl Validity {
 
     #[inline]
     pub fn push(&mut self, valid: bool) {
-        if self.len % 8 == 0 {
+        if self.len.is_multiple_of(8) {
             self.bits.push(0);
         }
         if let Some(last) = self.bits.last_mut() {
