@@ -386,6 +386,47 @@ mod tests {
         assert_eq!(ours.to_data(), theirs.finish().to_data());
     }
 
+    proptest::proptest! {
+        /// Any rows of strings and lists (nulls, empty values, multi-byte text, more rows than
+        /// the capacity) give the builders' arrays.
+        #[test]
+        fn any_rows_give_the_builders_arrays(
+            rows in proptest::collection::vec(
+                (
+                    proptest::option::of("[a-zé☃\"]{0,12}"),
+                    proptest::option::of(proptest::collection::vec("[a-z☃]{0,5}", 0..4)),
+                ),
+                0..80,
+            ),
+            rows_hint in 0usize..8,
+            bytes_hint in 0usize..32,
+        ) {
+            let mut strings = StringColumn::with_capacity(rows_hint, bytes_hint);
+            let mut lists = ListColumn::with_capacity(rows_hint, rows_hint, bytes_hint);
+            let mut sb = StringBuilder::new();
+            let mut lb = ListBuilder::new(StringBuilder::new()).with_field(item());
+            for (s, l) in &rows {
+                strings.push(s.as_deref()).unwrap();
+                sb.append_option(s.as_deref());
+                lists.push(l.as_deref()).unwrap();
+                match l {
+                    Some(items) => {
+                        for i in items {
+                            lb.values().append_value(i);
+                        }
+                        lb.append(true);
+                    }
+                    None => lb.append(false),
+                }
+            }
+            proptest::prop_assert_eq!(strings.finish().unwrap().to_data(), sb.finish().to_data());
+            proptest::prop_assert_eq!(
+                lists.finish(item()).unwrap().to_data(),
+                lb.finish().to_data()
+            );
+        }
+    }
+
     #[test]
     fn maps_equal_what_the_builder_makes_and_keep_a_keys_first_value() {
         let key = Arc::new(Field::new("key", DataType::Utf8, false));
