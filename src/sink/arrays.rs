@@ -323,6 +323,19 @@ mod tests {
         Arc::new(Field::new("element", DataType::Utf8, false))
     }
 
+    /// What [`ListColumn::push`] does, through Arrow's builder.
+    fn append_list<S: AsRef<str>>(b: &mut ListBuilder<StringBuilder>, list: Option<&[S]>) {
+        match list {
+            Some(items) => {
+                for i in items {
+                    b.values().append_value(i);
+                }
+                b.append(true);
+            }
+            None => b.append(false),
+        }
+    }
+
     #[test]
     fn strings_equal_what_the_builder_makes_with_and_without_nulls() {
         let rows: [&[Option<&str>]; 3] = [
@@ -372,15 +385,7 @@ mod tests {
         let mut theirs = ListBuilder::new(StringBuilder::new()).with_field(item());
         for r in rows {
             ours.push(r).unwrap();
-            match r {
-                Some(items) => {
-                    for i in items {
-                        theirs.values().append_value(i);
-                    }
-                    theirs.append(true);
-                }
-                None => theirs.append(false),
-            }
+            append_list(&mut theirs, r);
         }
         let ours = ours.finish(item()).unwrap();
         assert_eq!(ours.to_data(), theirs.finish().to_data());
@@ -409,15 +414,7 @@ mod tests {
                 strings.push(s.as_deref()).unwrap();
                 sb.append_option(s.as_deref());
                 lists.push(l.as_deref()).unwrap();
-                match l {
-                    Some(items) => {
-                        for i in items {
-                            lb.values().append_value(i);
-                        }
-                        lb.append(true);
-                    }
-                    None => lb.append(false),
-                }
+                append_list(&mut lb, l.as_deref());
             }
             proptest::prop_assert_eq!(strings.finish().unwrap().to_data(), sb.finish().to_data());
             proptest::prop_assert_eq!(
