@@ -3,15 +3,15 @@
 //! The batches of a table are built row by row over some seventy columns (`parquet.rs`), so
 //! the cost of one append is paid about seventy times per request. Arrow's builders check and
 //! grow their buffers on every append and keep a lazily materialised null buffer; here a
-//! column is a `Vec` of values (or of offsets and bytes) and a `Vec<bool>` of validity,
-//! turned into an array once the batch is complete. The arrays are equal to what the
+//! column is a `Vec` of values (or of offsets and bytes) and packed validity bits, turned
+//! into an array once the batch is complete. The arrays are equal to what the
 //! builders make, so the Parquet bytes do not change.
 
 use std::sync::Arc;
 
 use arrow_array::types::ArrowPrimitiveType;
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, ListArray, MapArray, PrimitiveArray, StringArray, StructArray,
+    ArrayRef, BooleanArray, ListArray, MapArray, PrimitiveArray, StringArray, StructArray,
 };
 use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, FieldRef, Fields};
@@ -52,20 +52,61 @@ impl Validity {
     }
 }
 
-/// Strings one after another, with their `i32` end offsets.
+/// Arrow's `i32` offsets: where each slot (a string, a list, a map) ends in the bytes or
+/// items that follow, after a first 0.
+#[derive(Debug)]
+struct Offsets(Vec<i32>);
+
+impl Offsets {
+    /// Room for `slots` slots.
+    fn with_capacity(slots: usize) -> Self {
+        let mut v = Vec::with_capacity(slots + 1);
+        v.push(0);
+        Offsets(v)
+    }
+
+    /// Ends the next slot at `end`. Past `i32::MAX` (2 GiB of one column's strings, or as many
+    /// list items or map entries, in one batch) is an error, not a panic.
+    #[inline]
+    fn push(&mut self, end: usize) -> Result<(), ArrowError> {
+        let end = i32::try_from(end).map_err(|_| {
+            ArrowError::ComputeError(format!(
+                "one column of a batch passes Arrow's i32 offsets ({end} bytes or items)"
+            ))
+        })?;
+        self.0.push(end);
+        Ok(())
+    }
+
+    /// An empty slot.
+    #[inline]
+    fn push_empty(&mut self) {
+        let end = self.0[self.0.len() - 1];
+        self.0.push(end);
+    }
+
+    /// Slots so far.
+    fn len(&self) -> usize {
+        self.0.len() - 1
+    }
+
+    fn finish(self) -> OffsetBuffer<i32> {
+        OffsetBuffer::new(ScalarBuffer::from(self.0))
+    }
+}
+
+/// Strings one after another, with their end offsets.
 #[derive(Debug)]
 pub struct Strings {
-    offsets: Vec<i32>,
+    offsets: Offsets,
     bytes: Vec<u8>,
 }
 
 impl Strings {
     /// Room for `items` strings of `bytes` bytes in all.
     pub fn with_capacity(items: usize, bytes: usize) -> Self {
-        let mut offsets = Vec::with_capacity(items + 1);
-        offsets.push(0);
         Strings {
-            offsets,
+            offsets: Offsets::with_capacity(items),
             bytes: Vec::with_capacity(bytes),
         }
     }
@@ -73,20 +114,18 @@ impl Strings {
     #[inline]
     pub fn push(&mut self, s: &str) -> Result<(), ArrowError> {
         self.bytes.extend_from_slice(s.as_bytes());
-        self.offsets.push(offset(self.bytes.len())?);
-        Ok(())
+        self.offsets.push(self.bytes.len())
     }
 
     /// An empty slot (under a null).
     #[inline]
     pub fn push_empty(&mut self) {
-        let end = self.offsets[self.offsets.len() - 1];
-        self.offsets.push(end);
+        self.offsets.push_empty();
     }
 
     /// Strings pushed so far.
     pub fn len(&self) -> usize {
-        self.offsets.len() - 1
+        self.offsets.len()
     }
 
     pub fn finish(self, nulls: Option<NullBuffer>) -> Result<StringArray, ArrowError> {
@@ -97,7 +136,7 @@ impl Strings {
                 nulls.map_or(0, |n| n.len())
             )));
         }
-        let offsets = OffsetBuffer::new(ScalarBuffer::from(self.offsets));
+        let offsets = self.offsets.finish();
         // SAFETY: the bytes are `&str`s one after another and every offset is the end of one
         // of them (or 0), so each slice between two offsets is valid UTF-8; the offsets are
         // ascending and end at the bytes' length (checked by `OffsetBuffer::new`), and the
@@ -105,17 +144,6 @@ impl Strings {
         // `StringBuilder::finish` skips checking too.
         Ok(unsafe { StringArray::new_unchecked(offsets, Buffer::from_vec(self.bytes), nulls) })
     }
-}
-
-/// `len` as an Arrow `i32` offset: a batch's strings of one column past 2 GiB are an error,
-/// not a panic.
-#[inline]
-fn offset(len: usize) -> Result<i32, ArrowError> {
-    i32::try_from(len).map_err(|_| {
-        ArrowError::ComputeError(format!(
-            "a batch's strings of one column pass 2 GiB ({len} bytes)"
-        ))
-    })
 }
 
 /// A nullable string column.
@@ -206,7 +234,7 @@ impl BooleanColumn {
 /// A nullable `list<string>` column whose items are never null.
 #[derive(Debug)]
 pub struct ListColumn {
-    offsets: Vec<i32>,
+    offsets: Offsets,
     items: Strings,
     validity: Validity,
 }
@@ -214,10 +242,8 @@ pub struct ListColumn {
 impl ListColumn {
     /// Room for `rows` lists of `items` strings of `bytes` bytes in all.
     pub fn with_capacity(rows: usize, items: usize, bytes: usize) -> Self {
-        let mut offsets = Vec::with_capacity(rows + 1);
-        offsets.push(0);
         ListColumn {
-            offsets,
+            offsets: Offsets::with_capacity(rows),
             items: Strings::with_capacity(items, bytes),
             validity: Validity::with_capacity(rows),
         }
@@ -228,7 +254,7 @@ impl ListColumn {
         for item in list.unwrap_or_default() {
             self.items.push(item.as_ref())?;
         }
-        self.offsets.push(offset(self.items.len())?);
+        self.offsets.push(self.items.len())?;
         self.validity.push(list.is_some());
         Ok(())
     }
@@ -238,7 +264,7 @@ impl ListColumn {
         let items = self.items.finish(None)?;
         Ok(Arc::new(ListArray::try_new(
             item,
-            OffsetBuffer::new(ScalarBuffer::from(self.offsets)),
+            self.offsets.finish(),
             Arc::new(items),
             self.validity.finish(),
         )?))
@@ -248,7 +274,7 @@ impl ListColumn {
 /// A non-null `map<string,string>` column.
 #[derive(Debug)]
 pub struct MapColumn {
-    offsets: Vec<i32>,
+    offsets: Offsets,
     keys: Strings,
     values: Strings,
 }
@@ -261,10 +287,8 @@ impl MapColumn {
         key_bytes: usize,
         value_bytes: usize,
     ) -> Self {
-        let mut offsets = Vec::with_capacity(rows + 1);
-        offsets.push(0);
         MapColumn {
-            offsets,
+            offsets: Offsets::with_capacity(rows),
             keys: Strings::with_capacity(entries, key_bytes),
             values: Strings::with_capacity(entries, value_bytes),
         }
@@ -281,8 +305,7 @@ impl MapColumn {
             self.keys.push(k)?;
             self.values.push(v)?;
         }
-        self.offsets.push(offset(self.keys.len())?);
-        Ok(())
+        self.offsets.push(self.keys.len())
     }
 
     /// The column, of `entries` (a struct of non-null `key` and `value` strings), unsorted.
@@ -298,15 +321,13 @@ impl MapColumn {
         let keys: ArrayRef = Arc::new(self.keys.finish(None)?);
         let values: ArrayRef = Arc::new(self.values.finish(None)?);
         let entries_array = StructArray::try_new(fields, vec![keys, values], None)?;
-        let map = MapArray::try_new(
+        Ok(Arc::new(MapArray::try_new(
             entries,
-            OffsetBuffer::new(ScalarBuffer::from(self.offsets)),
+            self.offsets.finish(),
             entries_array,
             None,
             false,
-        )?;
-        debug_assert_eq!(map.null_count(), 0);
-        Ok(Arc::new(map))
+        )?))
     }
 }
 
@@ -317,6 +338,7 @@ mod tests {
         BooleanBuilder, Int32Builder, ListBuilder, MapBuilder, MapFieldNames, StringBuilder,
     };
     use arrow_array::types::Int32Type;
+    use arrow_array::Array;
     use arrow_schema::{DataType, Field};
 
     fn item() -> FieldRef {
