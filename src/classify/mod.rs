@@ -98,6 +98,17 @@ pub fn is_int_var(v: Var) -> bool {
 /// A variable's value as the classifier reads it: integers normalised (`0200` is 200, a
 /// non-number is no value), exactly as the Parquet columns hold them, so that `classify.sql`
 /// over the dataset decides the same.
+/// Whether `hay` contains `needle`, ASCII letters compared without case (the rules' texts are
+/// ASCII), without lowercased copies of either.
+fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    let n = needle.as_bytes();
+    n.is_empty()
+        || hay
+            .as_bytes()
+            .windows(n.len())
+            .any(|w| w.eq_ignore_ascii_case(n))
+}
+
 fn value(a: &AccessRecord, v: Var) -> Option<std::borrow::Cow<'_, str>> {
     if is_int_var(v) {
         a.int(v).map(|i| std::borrow::Cow::Owned(i.to_string()))
@@ -208,12 +219,8 @@ fn check(f: &Facts, cfg: &ConfigFacts, c: &Cond) -> Eval {
         Cond::Eq(v, t) => var_eval(a, v, |x| x == Some(t)),
         Cond::EqOrDash(v, t) => var_eval(a, v, |x| x.is_none() || x == Some(t)),
         Cond::NotEq(v, t) => var_eval(a, v, |x| x != Some(t)),
-        Cond::Has(v, t) => var_eval(a, v, |x| {
-            x.is_some_and(|x| x.to_ascii_lowercase().contains(&t.to_ascii_lowercase()))
-        }),
-        Cond::Lacks(v, t) => var_eval(a, v, |x| {
-            !x.is_some_and(|x| x.to_ascii_lowercase().contains(&t.to_ascii_lowercase()))
-        }),
+        Cond::Has(v, t) => var_eval(a, v, |x| x.is_some_and(|x| contains_ignore_case(x, t))),
+        Cond::Lacks(v, t) => var_eval(a, v, |x| !x.is_some_and(|x| contains_ignore_case(x, t))),
         Cond::EqStatus(v) => {
             let status = value(a, Var::Status);
             var_eval(a, v, |x| x.is_some() && x == status.as_deref())
@@ -735,6 +742,35 @@ mod tests {
     use super::*;
     use crate::model::Origin;
     use crate::records::access::{AccessParser, Parsed};
+
+    #[test]
+    fn contains_ignore_case_is_lowercased_contains() {
+        let hays = [
+            "User is not authorized to access this resource with an explicit deny",
+            "Forbidden",
+            "",
+            "Ünauthorized ÄCCESS denied",
+            "IAM token EXPIRED",
+        ];
+        let needles = [
+            "explicit deny",
+            "FORBIDDEN",
+            "",
+            "äccess",
+            "ccess DEN",
+            "expired",
+            "x",
+        ];
+        for h in hays {
+            for n in needles {
+                assert_eq!(
+                    contains_ignore_case(h, n),
+                    h.to_ascii_lowercase().contains(&n.to_ascii_lowercase()),
+                    "{h:?} {n:?}"
+                );
+            }
+        }
+    }
 
     /// The troubleshooting format's answer: class and confidence, or none.
     type Answer = Option<(&'static str, Confidence)>;

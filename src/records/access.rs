@@ -61,6 +61,16 @@ pub struct AccessRecord {
     pub group_api: Option<(Name, Name)>,
     /// Where the record is.
     pub origin: Origin,
+    /// [`AccessRecord::request_time`], parsed once as the record is built (every stage after
+    /// the parse reads it: the spill's day key, the filter, the sort, the link, the row).
+    request_time: Option<(i64, TimePrecision)>,
+}
+
+/// How precise a request time is: `requestTimeEpoch` has milliseconds, `requestTime` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+enum TimePrecision {
+    Ms,
+    S,
 }
 
 /// Names a run repeats on every record (its mapping, the API id and stage of its log group),
@@ -254,15 +264,28 @@ impl AccessRecord {
     /// Request time in epoch ms and its precision (`ms` from requestTimeEpoch, `s` from
     /// requestTime).
     pub fn request_time(&self) -> Option<(i64, &'static str)> {
+        self.request_time.map(|(ms, p)| {
+            (
+                ms,
+                match p {
+                    TimePrecision::Ms => "ms",
+                    TimePrecision::S => "s",
+                },
+            )
+        })
+    }
+
+    /// [`AccessRecord::request_time`] from the record's variables.
+    fn parse_request_time(&self) -> Option<(i64, TimePrecision)> {
         if let Some(ms) = self
             .get(Var::RequestTimeEpoch)
             .and_then(crate::time::parse_epoch)
         {
-            return Some((ms, "ms"));
+            return Some((ms, TimePrecision::Ms));
         }
         self.get(Var::RequestTime)
             .and_then(|t| crate::time::parse_clf(t).or_else(|| crate::time::parse_iso(t)))
-            .map(|ms| (ms, "s"))
+            .map(|ms| (ms, TimePrecision::S))
     }
 
     /// A request known only from its execution-log lines: no access-log variable is known;
@@ -294,6 +317,8 @@ impl AccessRecord {
             log_time_ms: None,
             group_api: None,
             origin,
+            // Parsed by `Builder::finish`.
+            request_time: None,
         })
     }
 }
@@ -344,6 +369,7 @@ impl Builder {
         rec.spans = spans;
         rec.present = self.present;
         rec.buf = self.buf;
+        rec.request_time = rec.parse_request_time();
         rec
     }
 }
@@ -736,6 +762,8 @@ impl AccessParser {
             log_time_ms: None,
             group_api: None,
             origin,
+            // Parsed by `Builder::finish`.
+            request_time: None,
         });
         finish(rec)
     }
@@ -785,6 +813,8 @@ impl AccessParser {
                 log_time_ms: None,
                 group_api: None,
                 origin,
+                // Parsed by `Builder::finish`.
+                request_time: None,
             }));
         }
         match &self.user {
