@@ -233,7 +233,7 @@ impl AccessRecord {
 
     /// `v` as an integer (status codes, lengths, latencies).
     pub fn int(&self, v: Var) -> Option<i64> {
-        self.get(v)?.trim().parse().ok()
+        parse_int(self.get(v)?)
     }
 
     /// The request id (`requestId`, else `extendedRequestId`).
@@ -844,6 +844,17 @@ fn trim(s: &str) -> &str {
     }
 }
 
+/// `s` as an integer, spaces around it allowed. Most values are a few plain digits
+/// (statuses, lengths, latencies), read at once (18 digits cannot overflow); anything else
+/// goes through `str::parse`.
+fn parse_int(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if !b.is_empty() && b.len() <= 18 && b.iter().all(u8::is_ascii_digit) {
+        return Some(b.iter().fold(0, |n, &d| n * 10 + i64::from(d - b'0')));
+    }
+    s.trim().parse().ok()
+}
+
 /// Request ids are UUIDs, base64-like extended ids or client-chosen tokens: no quotes or spaces.
 fn plausible_id(s: &str) -> bool {
     !s.is_empty()
@@ -996,6 +1007,26 @@ mod tests {
         let text = format!("{r:?}");
         assert!(!text.contains("abcdefghijklmnopqrstuvwxyz0123456789"));
         assert!(!text.contains("eyJzdWIiOiIxIn0"));
+    }
+
+    #[test]
+    fn integers_read_at_once_or_parsed_agree_with_parse() {
+        for s in [
+            "0",
+            "007",
+            "403",
+            "-5",
+            " 42 ",
+            "+3",
+            "",
+            "12a",
+            "999999999999999999",
+            "9223372036854775807",
+            "9223372036854775808",
+            "١٢",
+        ] {
+            assert_eq!(parse_int(s), s.trim().parse::<i64>().ok(), "{s:?}");
+        }
     }
 
     #[test]
