@@ -82,7 +82,7 @@ fn contradict(a: &Cond, b: &Cond) -> Option<Vec<Separator>> {
         }
         (MsgHas(p), MsgHas(q)) if !p.contains(q) && !q.contains(p) => vs(Var::ErrorMessage),
         (Has(x, p), Lacks(y, q)) | (Lacks(y, q), Has(x, p))
-            if x == y && p.to_ascii_lowercase().contains(&q.to_ascii_lowercase()) =>
+            if x == y && super::contains_ignore_case(p, q) =>
         {
             vs(x)
         }

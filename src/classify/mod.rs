@@ -95,9 +95,6 @@ pub fn is_int_var(v: Var) -> bool {
     )
 }
 
-/// A variable's value as the classifier reads it: integers normalised (`0200` is 200, a
-/// non-number is no value), exactly as the Parquet columns hold them, so that `classify.sql`
-/// over the dataset decides the same.
 /// Whether `hay` contains `needle`, ASCII letters compared without case (the rules' texts are
 /// ASCII), without lowercased copies of either.
 fn contains_ignore_case(hay: &str, needle: &str) -> bool {
@@ -109,6 +106,9 @@ fn contains_ignore_case(hay: &str, needle: &str) -> bool {
             .any(|w| w.eq_ignore_ascii_case(n))
 }
 
+/// A variable's value as the classifier reads it: integers normalised (`0200` is 200, a
+/// non-number is no value), exactly as the Parquet columns hold them, so that `classify.sql`
+/// over the dataset decides the same.
 fn value(a: &AccessRecord, v: Var) -> Option<std::borrow::Cow<'_, str>> {
     if is_int_var(v) {
         a.int(v).map(|i| std::borrow::Cow::Owned(i.to_string()))
