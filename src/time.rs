@@ -54,13 +54,22 @@ fn num(b: &[u8]) -> Option<i64> {
 }
 
 fn month(b: &[u8]) -> Option<u32> {
-    const M: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
-    M.iter()
-        .position(|m| m.as_slice() == b)
-        .map(|i| i as u32 + 1)
+    // Compared as three bytes at once, not as twelve slices.
+    Some(match b {
+        b"Jan" => 1,
+        b"Feb" => 2,
+        b"Mar" => 3,
+        b"Apr" => 4,
+        b"May" => 5,
+        b"Jun" => 6,
+        b"Jul" => 7,
+        b"Aug" => 8,
+        b"Sep" => 9,
+        b"Oct" => 10,
+        b"Nov" => 11,
+        b"Dec" => 12,
+        _ => return None,
+    })
 }
 
 fn valid(y: i64, mo: u32, d: u32, h: i64, mi: i64, s: i64) -> bool {
@@ -69,21 +78,22 @@ fn valid(y: i64, mo: u32, d: u32, h: i64, mi: i64, s: i64) -> bool {
 
 /// Parses a `[+-]hhmm` or `[+-]hh:mm` offset to minutes.
 fn offset_minutes(b: &[u8]) -> Option<i64> {
-    let (sign, rest) = match b.first()? {
-        b'+' => (1, &b[1..]),
-        b'-' => (-1, &b[1..]),
+    let (sign, rest) = match b.split_first()? {
+        (b'+', rest) => (1, rest),
+        (b'-', rest) => (-1, rest),
         _ => return None,
     };
-    let digits: Vec<u8> = rest.iter().copied().filter(|c| *c != b':').collect();
-    if digits.len() != 4 {
-        return None;
-    }
-    Some(sign * (num(&digits[..2])? * 60 + num(&digits[2..])?))
+    let (hh, mm) = match rest {
+        [h1, h2, m1, m2] | [h1, h2, b':', m1, m2] => ([*h1, *h2], [*m1, *m2]),
+        _ => return None,
+    };
+    Some(sign * (num(&hh)? * 60 + num(&mm)?))
 }
 
 /// `$context.requestTime`: `14/Oct/2025:14:05:02 +0000` → epoch ms.
 pub fn parse_clf(s: &str) -> Option<i64> {
-    let b = s.trim().as_bytes();
+    let s = s.trim();
+    let b = s.as_bytes();
     if b.len() < 20 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' {
         return None;
     }
@@ -97,7 +107,8 @@ pub fn parse_clf(s: &str) -> Option<i64> {
         return None;
     }
     let off = if b.len() > 20 {
-        offset_minutes(s.trim()[20..].trim().as_bytes())?
+        // Bytes 18 and 19 are digits: 20 is a character boundary.
+        offset_minutes(s[20..].trim_start().as_bytes())?
     } else {
         0
     };
@@ -188,6 +199,27 @@ mod tests {
             parse_clf("14/Oct/2025:16:05:02 +0200"),
             Some(1_760_450_702_000)
         );
+        assert_eq!(
+            parse_clf(" 14/Oct/2025:12:35:02 -01:30 "),
+            Some(1_760_450_702_000)
+        );
+        assert_eq!(parse_clf("14/Oct/2025:14:05:02"), Some(1_760_450_702_000));
+        for bad in ["+1:30", "+013", "+01300", "0130", "+0a30", "+"] {
+            assert_eq!(
+                parse_clf(&format!("14/Oct/2025:14:05:02 {bad}")),
+                None,
+                "{bad}"
+            );
+        }
+        for (i, m) in [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ]
+        .iter()
+        .enumerate()
+        {
+            assert_eq!(month(m.as_bytes()), Some(i as u32 + 1));
+        }
+        assert_eq!(month(b"oct"), None);
         assert_eq!(parse_clf("14/Foo/2025:14:05:02 +0000"), None);
         assert_eq!(parse_clf("-"), None);
         assert_eq!(parse_clf("99/Oct/2025:14:05:02 +0000"), None);

@@ -60,7 +60,10 @@ impl Lit {
     /// The first occurrence in `hay` (byte offset; the finder itself takes memchr's path for
     /// a one-byte literal).
     fn find(&self, hay: &[u8]) -> Option<usize> {
-        self.finder.find(hay)
+        match self.text.as_bytes() {
+            [b] => memchr::memchr(*b, hay),
+            _ => self.finder.find(hay),
+        }
     }
 }
 
@@ -545,48 +548,47 @@ pub fn match_text_into(
 ) -> bool {
     out.clear();
     let mut pos = 0;
-    for (i, part) in parts.iter().enumerate() {
-        match part {
+    let mut i = 0;
+    while let Some(part) = parts.get(i) {
+        i += 1;
+        let v = match part {
             Part::Lit(lit) => {
                 if !line[pos..].starts_with(lit.as_str()) {
                     return false;
                 }
                 pos += lit.as_str().len();
+                continue;
             }
-            Part::Var(v, _) => {
-                let end = match parts.get(i + 1) {
-                    Some(Part::Lit(next)) => {
-                        let Some(at) = next.find(&line.as_bytes()[pos..]) else {
-                            return false;
-                        };
-                        let mut end = pos + at;
-                        // `$context.routeKey` holds a space (`GET /pets`, FORMATS.md §3.2).
-                        let verb = || {
-                            matches!(
-                                &line[pos..end],
-                                "GET"
-                                    | "POST"
-                                    | "PUT"
-                                    | "DELETE"
-                                    | "PATCH"
-                                    | "HEAD"
-                                    | "OPTIONS"
-                                    | "ANY"
-                            )
-                        };
-                        if *v == Some(Var::RouteKey) && next.as_str().starts_with(' ') && verb() {
-                            let Some(at) = next.find(&line.as_bytes()[end + 1..]) else {
-                                return false;
-                            };
-                            end += 1 + at;
-                        }
-                        end
-                    }
-                    Some(Part::Var(..)) => pos,
-                    None => line.len(),
+            Part::Var(v, _) => v,
+        };
+        match parts.get(i) {
+            Some(Part::Lit(next)) => {
+                let Some(at) = next.find(&line.as_bytes()[pos..]) else {
+                    return false;
                 };
+                let mut end = pos + at;
+                // `$context.routeKey` holds a space (`GET /pets`, FORMATS.md §3.2).
+                let verb = || {
+                    matches!(
+                        &line[pos..end],
+                        "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS" | "ANY"
+                    )
+                };
+                if *v == Some(Var::RouteKey) && next.as_str().starts_with(' ') && verb() {
+                    let Some(at) = next.find(&line.as_bytes()[end + 1..]) else {
+                        return false;
+                    };
+                    end += 1 + at;
+                }
                 out.push((*v, (pos, end)));
-                pos = end;
+                // The literal was found at `end`: it is not compared again.
+                pos = end + next.as_str().len();
+                i += 1;
+            }
+            Some(Part::Var(..)) => out.push((*v, (pos, pos))),
+            None => {
+                out.push((*v, (pos, line.len())));
+                pos = line.len();
             }
         }
     }
@@ -744,6 +746,55 @@ mod tests {
             compile("u", r#"{"a":"$context.requestId""#),
             Err(FormatError::BadJson { .. })
         ));
+    }
+
+    #[test]
+    fn text_layouts_route_keys_adjacent_variables_and_closing_literals() {
+        let text = |name: &str| match &known_text()
+            .iter()
+            .find(|f| &*f.name == name)
+            .unwrap()
+            .layout
+        {
+            Layout::Text(parts) => parts.clone(),
+            Layout::Json(_) => panic!("{name} is JSON"),
+        };
+        // `$context.routeKey` holds a space; the literal after it is found past the verb.
+        let http = text("http-clf");
+        let line = r#"198.51.100.7 - - [14/Oct/2025:14:05:02 +0000] "GET GET /pets/{id} HTTP/1.1" 403 23 Ab3dEfGhIjKlMnO="#;
+        let got = match_text(&http, line).unwrap();
+        assert_eq!(got[2], (Some(Var::HttpMethod), "GET"));
+        assert_eq!(got[3], (Some(Var::RouteKey), "GET /pets/{id}"));
+        assert_eq!(got[4], (Some(Var::Protocol), "HTTP/1.1"));
+        assert_eq!(got[7], (Some(Var::RequestId), "Ab3dEfGhIjKlMnO="));
+        // `$default` has no verb: the first space ends it.
+        let line = line.replace("GET /pets/{id}", "$default");
+        assert_eq!(
+            match_text(&http, &line).unwrap()[3],
+            (Some(Var::RouteKey), "$default")
+        );
+        // A line cut before a literal, or with text after the closing one, does not fit.
+        let xml = text("http-xml");
+        let line = r#"<request id="Ab3dEfGhIjKlMnO="> <ip>198.51.100.7</ip> <requestTime>14/Oct/2025:14:05:02 +0000</requestTime> <httpMethod>GET</httpMethod> <routeKey>GET /pets</routeKey> <status>403</status> <protocol>HTTP/1.1</protocol> <responseLength>23</responseLength> </request>"#;
+        let got = match_text(&xml, line).unwrap();
+        assert_eq!(got[0], (Some(Var::RequestId), "Ab3dEfGhIjKlMnO="));
+        assert_eq!(got[4], (Some(Var::RouteKey), "GET /pets"));
+        assert!(match_text(&xml, &line[..line.len() - 3]).is_none());
+        assert!(match_text(&xml, &format!("{line} ")).is_none());
+        // Two variables side by side: the first is empty, the second takes the text.
+        let parts = compile_text("[$context.status$context.requestId]");
+        let got = match_text(&parts, "[abc]").unwrap();
+        assert_eq!(
+            got,
+            [(Some(Var::Status), ""), (Some(Var::RequestId), "abc")]
+        );
+        // A layout that ends in a variable takes the rest of the line.
+        let parts = compile_text("$context.status $context.requestId");
+        assert_eq!(
+            match_text(&parts, "403 a b").unwrap(),
+            [(Some(Var::Status), "403"), (Some(Var::RequestId), "a b")]
+        );
+        assert!(match_text(&parts, "403").is_none());
     }
 
     #[test]
