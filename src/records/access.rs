@@ -857,13 +857,21 @@ fn parse_int(s: &str) -> Option<i64> {
 
 /// Request ids are UUIDs, base64-like extended ids or client-chosen tokens: no quotes or spaces.
 fn plausible_id(s: &str) -> bool {
-    !s.is_empty()
-        && s != "-"
-        && s.len() <= 128
-        && s.bytes().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'=' | b'+' | b'/' | b'.' | b':')
-        })
+    !s.is_empty() && s != "-" && s.len() <= 128 && s.bytes().all(|c| ID_BYTE[c as usize])
 }
+
+/// The bytes [`plausible_id`] allows, looked up at once (each line's id is checked).
+const ID_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'=' | b'+' | b'/' | b'.' | b':');
+        c += 1;
+    }
+    t
+};
 
 /// A JSON-looking line that names a request id key: an access record, even if broken.
 fn looks_like_access_json(s: &str) -> bool {
@@ -895,6 +903,19 @@ impl AccessRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_bytes_are_letters_digits_and_seven_signs() {
+        for c in 0..=255u8 {
+            let want = c.is_ascii_alphanumeric() || b"-_=+/.:".contains(&c);
+            assert_eq!(ID_BYTE[c as usize], want, "{c:#04x}");
+        }
+        assert!(plausible_id("c1d4f94e-a50e-42b3-8b32-945ded941995"));
+        assert!(plausible_id("ue4gqKduSAQ8D2k="));
+        for bad in ["", "-", "a b", "\"x\"", "é", &"a".repeat(129)] {
+            assert!(!plausible_id(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn trim_is_str_trim() {
