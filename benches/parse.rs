@@ -1,5 +1,5 @@
-//! Parser and classifier throughput: access records (enhanced JSON, troubleshooting JSON, CLF),
-//! Lambda authorizer lines, and join + classify per request. Run with
+//! Parser and classifier throughput: access records (enhanced JSON, troubleshooting JSON, CLF,
+//! CSV, XML), Lambda authorizer lines, and join + classify per request. Run with
 //! `cargo bench --bench parse`; figures are MB/s of message bytes per core.
 
 use std::hint::black_box;
@@ -17,6 +17,8 @@ const ENHANCED: &str = include_str!("../tests/fixtures/samples/access/enhanced.j
 const TROUBLESHOOTING: &str =
     include_str!("../tests/fixtures/samples/access/troubleshooting.jsonl");
 const CLF: &str = include_str!("../tests/fixtures/samples/access/console-clf.log");
+const CSV: &str = include_str!("../tests/fixtures/samples/access/console-csv.csv");
+const XML: &str = include_str!("../tests/fixtures/samples/access/console-xml.xml");
 const LAMBDA: &str =
     include_str!("../tests/fixtures/samples/lambda/payments-live-request-authorizer.text.log");
 
@@ -26,6 +28,8 @@ fn access(c: &mut Criterion) {
         ("enhanced_json", ENHANCED),
         ("troubleshooting_json", TROUBLESHOOTING),
         ("console_clf", CLF),
+        ("console_csv", CSV),
+        ("console_xml", XML),
     ] {
         let lines: Vec<&str> = text.lines().collect();
         g.throughput(Throughput::Bytes(
