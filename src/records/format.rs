@@ -57,8 +57,8 @@ impl Lit {
         &self.text
     }
 
-    /// The first occurrence in `hay` (byte offset; the finder itself takes memchr's path for
-    /// a one-byte literal).
+    /// The first occurrence in `hay` (byte offset). A one-byte literal (a space, a comma) goes
+    /// straight to `memchr`, without the searcher's dispatch.
     fn find(&self, hay: &[u8]) -> Option<usize> {
         match self.text.as_bytes() {
             [b] => memchr::memchr(*b, hay),
