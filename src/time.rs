@@ -46,7 +46,8 @@ pub fn rfc3339_ms(ms: i64) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
 }
 
-fn num(b: &[u8]) -> Option<i64> {
+/// `b` as a number when it is 1 to 18 ASCII digits (which cannot overflow), else `None`.
+pub(crate) fn num(b: &[u8]) -> Option<i64> {
     if b.is_empty() || b.len() > 18 || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }

@@ -845,14 +845,10 @@ fn trim(s: &str) -> &str {
 }
 
 /// `s` as an integer, spaces around it allowed. Most values are a few plain digits
-/// (statuses, lengths, latencies), read at once (18 digits cannot overflow); anything else
+/// (statuses, lengths, latencies), read at once by [`crate::time::num`]; anything else
 /// goes through `str::parse`.
 fn parse_int(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if !b.is_empty() && b.len() <= 18 && b.iter().all(u8::is_ascii_digit) {
-        return Some(b.iter().fold(0, |n, &d| n * 10 + i64::from(d - b'0')));
-    }
-    s.trim().parse().ok()
+    crate::time::num(s.as_bytes()).or_else(|| s.trim().parse().ok())
 }
 
 /// Request ids are UUIDs, base64-like extended ids or client-chosen tokens: no quotes or spaces.
